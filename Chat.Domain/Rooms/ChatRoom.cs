@@ -1,0 +1,145 @@
+using Chat.Domain.Messages;
+using Chat.Domain.Users;
+
+namespace Chat.Domain.Rooms;
+
+public enum JoinOutcome
+{
+    Joined,
+    NameTaken,
+    AlreadyInRoom,
+    RoomClosed,
+}
+
+/// <summary>
+/// A room and its members. Names are unique within a room (case-insensitively); only members post.
+/// Membership changes take a lock; readers get an immutable snapshot, so fan-out never locks.
+/// </summary>
+public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<UserName, User> membersByName = [];
+    private User[] members = [];
+    private long messageCount;
+    private long joinCount;
+    private bool closed;
+
+    public RoomId Id { get; } = id;
+
+    public DateTimeOffset CreatedAt { get; } = createdAt;
+
+    /// <summary>The members at this instant, in order of arrival; the array is never mutated.</summary>
+    public IReadOnlyList<User> Members => Volatile.Read(ref members);
+
+    public int MemberCount => Volatile.Read(ref members).Length;
+
+    public long MessageCount => Interlocked.Read(ref messageCount);
+
+    public long JoinCount => Interlocked.Read(ref joinCount);
+
+    public bool IsClosed
+    {
+        get
+        {
+            lock (gate)
+            {
+                return closed;
+            }
+        }
+    }
+
+    public JoinOutcome Join(User user, out UserJoined? joined, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        joined = null;
+        lock (gate)
+        {
+            if (closed)
+            {
+                return JoinOutcome.RoomClosed;
+            }
+
+            if (user.Room is not null)
+            {
+                return JoinOutcome.AlreadyInRoom;
+            }
+
+            if (!membersByName.TryAdd(user.Name, user))
+            {
+                return JoinOutcome.NameTaken;
+            }
+
+            var next = new User[members.Length + 1];
+            members.CopyTo(next, 0);
+            next[^1] = user;
+            Volatile.Write(ref members, next);
+            user.Room = this;
+            joinCount++;
+
+            var present = new UserName[next.Length];
+            for (var i = 0; i < next.Length; i++)
+            {
+                present[i] = next[i].Name;
+            }
+
+            joined = new UserJoined(Id, user, present, at);
+            return JoinOutcome.Joined;
+        }
+    }
+
+    /// <summary>Removes the user; returns the event to announce, or null when the user was not here.</summary>
+    public UserLeft? Leave(User user, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        lock (gate)
+        {
+            if (user.Room != this || !membersByName.Remove(user.Name))
+            {
+                return null;
+            }
+
+            var next = new User[members.Length - 1];
+            var j = 0;
+            foreach (var member in members)
+            {
+                if (member != user)
+                {
+                    next[j++] = member;
+                }
+            }
+
+            Volatile.Write(ref members, next);
+            user.Room = null;
+            return new UserLeft(Id, user.Name, at);
+        }
+    }
+
+    /// <summary>Posts a message from a member; returns null when the sender is not (or no longer) in this room.</summary>
+    public ChatMessage? Post(User sender, MessageText text, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(text);
+        if (sender.Room != this)
+        {
+            return null;
+        }
+
+        Interlocked.Increment(ref messageCount);
+        return new ChatMessage(Id, sender.Name, text.Value, at);
+    }
+
+    /// <summary>Closes an empty room so it can be forgotten; a room with members stays open.</summary>
+    public bool TryClose()
+    {
+        lock (gate)
+        {
+            if (members.Length > 0)
+            {
+                return false;
+            }
+
+            closed = true;
+            return true;
+        }
+    }
+}

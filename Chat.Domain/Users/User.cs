@@ -1,0 +1,16 @@
+using Chat.Domain.Rooms;
+
+namespace Chat.Domain.Users;
+
+/// <summary>A person in the chat, for as long as one connection lasts.</summary>
+public sealed class User(ConnectionId connection, UserName name, DateTimeOffset connectedAt)
+{
+    public ConnectionId Connection { get; } = connection;
+
+    public UserName Name { get; } = name;
+
+    public DateTimeOffset ConnectedAt { get; } = connectedAt;
+
+    /// <summary>The room the user is in, set and cleared by <see cref="ChatRoom"/> under its lock.</summary>
+    public ChatRoom? Room { get; internal set; }
+}
