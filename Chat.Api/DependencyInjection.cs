@@ -1,0 +1,27 @@
+using Chat.Api;
+using Chat.Api.Health;
+using Chat.Api.WebSockets;
+using Chat.Application.Common;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+internal static class ApiServiceCollectionExtensions
+{
+    /// <summary>Settings, JSON, health and the socket adapter of Chat.Api.</summary>
+    public static IServiceCollection AddChatApi(this IServiceCollection services)
+    {
+        services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.SectionName).ValidateOnStart();
+        services.AddOptions<ConnectionOptions>().BindConfiguration(ChatOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ConnectionOptions>, ConnectionOptionsValidator>();
+        services.AddSingleton<ConnectionTracker>();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        });
+        services.AddHealthChecks().AddCheck<ChatHealthCheck>("chat");
+        return services;
+    }
+}

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Chat.Api.Health;
+
+/// <summary>Writes a health report as the original's <c>/health</c> answer: a status and system statistics.</summary>
+internal static class HealthResponseWriter
+{
+    public static async Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var clock = context.RequestServices.GetRequiredService<TimeProvider>();
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("status", report.Status == HealthStatus.Healthy ? "healthy" : report.Status.ToString().ToLowerInvariant());
+        json.WriteNumber("timestamp", clock.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        foreach (var entry in report.Entries.Values)
+        {
+            foreach (var (key, value) in entry.Data)
+            {
+                json.WritePropertyName(key);
+                JsonSerializer.Serialize(json, value, value.GetType(), ApiJsonContext.Default);
+            }
+        }
+
+        json.WriteStartObject("checks");
+        foreach (var (name, entry) in report.Entries)
+        {
+            json.WriteString(name, entry.Status.ToString().ToLowerInvariant());
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
+    }
+}

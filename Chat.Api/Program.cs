@@ -1,0 +1,24 @@
+using Chat.Api.Health;
+using Chat.Api.Stats;
+using Chat.Api.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddApplication();
+builder.Services.AddInfrastructure();
+builder.Services.AddChatApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponseWriter.WriteAsync });
+app.MapChatSocket();
+app.MapStats();
+
+app.Run();
+
+/// <summary>The entry point, public so integration tests can host the API.</summary>
+public partial class Program;

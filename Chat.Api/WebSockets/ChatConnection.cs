@@ -1,0 +1,241 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Unicode;
+using Chat.Application.Messages.SendMessage;
+using Chat.Application.Rooms.LeaveRoom;
+using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
+using Chat.Infrastructure.Realtime;
+using Mediator;
+
+namespace Chat.Api.WebSockets;
+
+/// <summary>
+/// One joined client: a reader loop that turns frames into commands, and a writer loop, the only sender of data
+/// frames, that drains the client's outbox in batches. Every way the connection ends (the client closes, drops,
+/// breaks the protocol, reads too slowly, or the server stops) goes through one place that announces the departure.
+/// </summary>
+internal sealed partial class ChatConnection(
+    ConnectionId id,
+    WebSocket socket,
+    BatchingStream transport,
+    ClientOutbox outbox,
+    ISender sender,
+    ConnectionOptions options,
+    TimeProvider clock,
+    ILogger logger) : IDisposable
+{
+    private const int ReceiveBufferSize = 4096;
+    private const int MaxFramesPerBatch = 256;
+
+    private readonly CancellationTokenSource lifetime = new();
+    private CloseReason? closeReason;
+
+    public ConnectionId Id => id;
+
+    /// <summary>Runs until the connection is over and its user has left the room.</summary>
+    public async Task RunAsync()
+    {
+        _ = outbox.Overflow.ContinueWith(
+            _ => CloseAndAbortLater(CloseReason.TooSlow), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        try
+        {
+            if (await ReadLoopAsync() is { } violation)
+            {
+                closeReason ??= violation;
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException)
+        {
+            // The peer vanished or the socket was aborted: nothing to answer, only to clean up.
+        }
+        catch (Exception e)
+        {
+            LogConnectionFailed(logger, e, id);
+            closeReason ??= CloseReason.ServerError;
+        }
+        finally
+        {
+            await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
+            outbox.Complete();
+            lifetime.CancelAfter(options.CloseTimeout);
+            await using var abortOnTimeout = lifetime.Token.Register(socket.Abort);
+            await writer;
+            await AwaitPeerCloseAsync();
+        }
+    }
+
+    public void Dispose()
+    {
+        lifetime.Dispose();
+        socket.Dispose();
+    }
+
+    /// <summary>Asks the connection to end with this reason after sending what is already queued.</summary>
+    public void RequestClose(CloseReason reason)
+    {
+        CloseAndAbortLater(reason);
+        outbox.Complete();
+    }
+
+    private void CloseAndAbortLater(CloseReason reason)
+    {
+        closeReason ??= reason;
+        try
+        {
+            lifetime.CancelAfter(options.CloseTimeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already over.
+        }
+    }
+
+    /// <returns>The reason to close with when the client broke the protocol; null when it closed or went away.</returns>
+    private async Task<CloseReason?> ReadLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    buffer = Grow(buffer, count, options.MaxMessageBytes + 1);
+                }
+
+                var received = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    closeReason ??= CloseReason.Normal;
+                    return null;
+                }
+
+                if (received.MessageType == WebSocketMessageType.Binary)
+                {
+                    return CloseReason.Binary;
+                }
+
+                count += received.Count;
+                if (count > options.MaxMessageBytes)
+                {
+                    return CloseReason.TooBig(options.MaxMessageBytes);
+                }
+
+                if (!received.EndOfMessage)
+                {
+                    continue;
+                }
+
+                var frame = buffer.AsMemory(0, count);
+                count = 0;
+                if (!Utf8.IsValid(frame.Span))
+                {
+                    return CloseReason.InvalidUtf8;
+                }
+
+                if (closeReason is null)
+                {
+                    await HandleTextAsync(frame);
+                }
+
+                if (buffer.Length > ReceiveBufferSize)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask HandleTextAsync(ReadOnlyMemory<byte> frame)
+    {
+        var text = InboundMessageParser.Parse(frame.Span, out var parseError);
+        if (text is null)
+        {
+            SendError(parseError!);
+            return;
+        }
+
+        var result = await sender.Send(new SendMessageCommand(id, text), lifetime.Token);
+        if (!result.IsOk)
+        {
+            SendError(result.Error);
+        }
+    }
+
+    private void SendError(string message) =>
+        outbox.TrySend(ChatEventSerializer.SerializeError(message, clock.GetUtcNow()));
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = outbox.Reader;
+        try
+        {
+            while (!outbox.HasOverflowed && await reader.WaitToReadAsync(CancellationToken.None))
+            {
+                transport.BeginBatch();
+                try
+                {
+                    for (var n = 0; n < MaxFramesPerBatch && !outbox.HasOverflowed && reader.TryRead(out var frame); n++)
+                    {
+                        await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    }
+                }
+                finally
+                {
+                    await transport.FlushBatchAsync(CancellationToken.None);
+                }
+            }
+
+            if (closeReason is { } reason && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(reason.Status, reason.FittedDescription, CancellationToken.None);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The socket went away under the writer; the reader sees the same and ends the connection.
+            socket.Abort();
+        }
+    }
+
+    /// <summary>After our close frame, give the peer a moment to answer it so its close is clean.</summary>
+    private async Task AwaitPeerCloseAsync()
+    {
+        var drain = ArrayPool<byte>.Shared.Rent(256);
+        try
+        {
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                await socket.ReceiveAsync(drain.AsMemory(), lifetime.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closed or timed out: either way we are done.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(drain);
+        }
+    }
+
+    private static byte[] Grow(byte[] buffer, int used, int limit)
+    {
+        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit));
+        buffer.AsSpan(0, used).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return larger;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId} failed")]
+    private static partial void LogConnectionFailed(ILogger logger, Exception exception, ConnectionId connectionId);
+}

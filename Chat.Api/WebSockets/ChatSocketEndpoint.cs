@@ -1,0 +1,88 @@
+using System.Net.WebSockets;
+using Chat.Application.Common;
+using Chat.Application.Rooms.JoinRoom;
+using Chat.Domain.Users;
+using Chat.Infrastructure.Realtime;
+using Mediator;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Api.WebSockets;
+
+/// <summary><c>/ws/{username}</c>: the original's chat socket. <c>?room=</c> picks a room other than the default.</summary>
+internal static partial class ChatSocketEndpoint
+{
+    private static long lastConnectionId;
+
+    public static IEndpointRouteBuilder MapChatSocket(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map("/ws/{username}", HandleAsync).WithName("ChatSocket").ExcludeFromDescription();
+        return endpoints;
+    }
+
+    private static async Task HandleAsync(
+        HttpContext context,
+        string username,
+        ISender sender,
+        ChatBroadcaster broadcaster,
+        ConnectionTracker tracker,
+        IOptions<ConnectionOptions> options,
+        TimeProvider clock,
+        ILoggerFactory loggers)
+    {
+        if (!WebSocketUpgrade.IsWebSocketRequest(context))
+        {
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            context.Response.Headers.Upgrade = "websocket";
+            return;
+        }
+
+        var settings = options.Value;
+        if (!OriginPolicy.IsAllowed(context.Request.Headers.Origin, settings.AllowedOrigins))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        var (socket, transport) = await WebSocketUpgrade.AcceptAsync(context, settings.KeepAliveInterval, settings.KeepAliveTimeout);
+        var id = new ConnectionId(Interlocked.Increment(ref lastConnectionId));
+        var outbox = new ClientOutbox(id, settings.OutboundQueueCapacity);
+        broadcaster.Attach(outbox);
+        try
+        {
+            var room = context.Request.Query["room"] is { Count: > 0 } named ? named.ToString() : null;
+            var joined = await sender.Send(new JoinRoomCommand(id, username, room), context.RequestAborted);
+            if (!joined.IsOk)
+            {
+                await RefuseAsync(socket, CloseReason.NameRefused(joined.Error), settings.CloseTimeout);
+                return;
+            }
+
+            using var connection = new ChatConnection(
+                id, socket, transport, outbox, sender, settings, clock, loggers.CreateLogger<ChatConnection>());
+            using var tracking = tracker.Track(connection);
+            await connection.RunAsync();
+        }
+        finally
+        {
+            broadcaster.Detach(id);
+        }
+    }
+
+    /// <summary>Closes a socket that never joined; a browser sees the reason, which an HTTP refusal would hide.</summary>
+    private static async Task RefuseAsync(WebSocket socket, CloseReason reason, TimeSpan timeout)
+    {
+        using var timeoutSource = new CancellationTokenSource(timeout);
+        try
+        {
+            await socket.CloseAsync(reason.Status, reason.FittedDescription, timeoutSource.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException)
+        {
+            socket.Abort();
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+}

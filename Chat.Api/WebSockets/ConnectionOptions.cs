@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace Chat.Api.WebSockets;
+
+/// <summary>Limits of one WebSocket connection, bound from the "Chat" configuration section.</summary>
+public sealed class ConnectionOptions
+{
+    /// <summary>Frames queued for one client before it counts as too slow and is disconnected.</summary>
+    public int OutboundQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Largest incoming message in bytes, fragments included; enough for 1000 emoji escaped as JSON.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How often the server pings an idle client.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a ping may go unanswered before the connection is dropped and the user announced as gone.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a closing handshake may take before the socket is aborted.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Browser origins allowed to open a socket (the web front end's). Requests without an Origin header come from
+    /// non-browser clients and are allowed; "*" allows every origin.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+}
+
+internal sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ConnectionOptions options)
+    {
+        List<string> failures = [];
+        if (options.OutboundQueueCapacity is < 1 or > 1_000_000)
+        {
+            failures.Add("Chat:OutboundQueueCapacity must be between 1 and 1000000.");
+        }
+
+        if (options.MaxMessageBytes is < 16 or > 16 * 1024 * 1024)
+        {
+            failures.Add("Chat:MaxMessageBytes must be between 16 and 16777216.");
+        }
+
+        if (options.KeepAliveInterval < TimeSpan.Zero || options.KeepAliveTimeout < TimeSpan.Zero)
+        {
+            failures.Add("Chat:KeepAliveInterval and Chat:KeepAliveTimeout must not be negative.");
+        }
+
+        if (options.CloseTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Chat:CloseTimeout must be positive.");
+        }
+
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin != "*" && !Uri.TryCreate(origin, UriKind.Absolute, out _))
+            {
+                failures.Add($"Chat:AllowedOrigins contains '{origin}', which is not an origin like http://localhost:5000.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

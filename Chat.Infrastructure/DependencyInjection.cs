@@ -1,0 +1,17 @@
+using Chat.Application.Abstractions;
+using Chat.Infrastructure.Realtime;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class InfrastructureServiceCollectionExtensions
+{
+    /// <summary>The in-memory registry and the fan-out.</summary>
+    public static IServiceCollection AddInfrastructure(this IServiceCollection services)
+    {
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<IConnectionRegistry>(sp => sp.GetRequiredService<ConnectionRegistry>());
+        services.AddSingleton<ChatBroadcaster>();
+        services.AddSingleton<IBroadcaster>(sp => sp.GetRequiredService<ChatBroadcaster>());
+        return services;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Chat.Domain.Rooms;
+
+namespace Chat.Infrastructure.Protocol;
+
+/// <summary>Encodes events as the UTF-8 JSON frames clients receive. Each event is encoded once per room.</summary>
+public static class ChatEventSerializer
+{
+    public const string UserJoinedType = "user_joined";
+    public const string UserLeftType = "user_left";
+    public const string ChatMessageType = "chat_message";
+    public const string ErrorType = "error";
+
+    public static byte[] Serialize(ChatEvent chatEvent) => Encode(chatEvent switch
+    {
+        ChatMessage m => new WireEvent(ChatMessageType, m.Sender.Value, m.Text, ToUnixSeconds(m.OccurredAt)),
+        UserJoined j => new WireEvent(UserJoinedType, j.User.Name.Value, $"{j.User.Name} joined the chat", ToUnixSeconds(j.OccurredAt)),
+        UserLeft l => new WireEvent(UserLeftType, l.User.Value, $"{l.User} left the chat", ToUnixSeconds(l.OccurredAt)),
+        _ => throw new ArgumentOutOfRangeException(nameof(chatEvent), chatEvent.GetType().Name, "Unknown event."),
+    });
+
+    /// <summary>The newcomer's own join notice, which also says who is in the room.</summary>
+    public static byte[] SerializeWelcome(UserJoined joined)
+    {
+        ArgumentNullException.ThrowIfNull(joined);
+        var users = new string[joined.Present.Count];
+        for (var i = 0; i < users.Length; i++)
+        {
+            users[i] = joined.Present[i].Value;
+        }
+
+        return Encode(new WireEvent(
+            UserJoinedType,
+            joined.User.Name.Value,
+            $"{joined.User.Name} joined the chat",
+            ToUnixSeconds(joined.OccurredAt),
+            joined.Room.Value,
+            users));
+    }
+
+    public static byte[] SerializeError(string message, DateTimeOffset at) =>
+        Encode(new WireEvent(ErrorType, null, message, ToUnixSeconds(at)));
+
+    /// <summary>Unix seconds with exactly three decimals, like Python's <c>time.time()</c> rounded to milliseconds.</summary>
+    internal static decimal ToUnixSeconds(DateTimeOffset at)
+    {
+        var milliseconds = at.ToUnixTimeMilliseconds();
+        var magnitude = (ulong)Math.Abs(milliseconds);
+        return new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), 0, milliseconds < 0, 3);
+    }
+
+    private static byte[] Encode(WireEvent wireEvent) =>
+        JsonSerializer.SerializeToUtf8Bytes(wireEvent, ProtocolJsonContext.Default.WireEvent);
+}

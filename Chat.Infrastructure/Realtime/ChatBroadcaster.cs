@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using Chat.Application.Abstractions;
+using Chat.Domain.Rooms;
+using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
+
+namespace Chat.Infrastructure.Realtime;
+
+/// <summary>
+/// Fans room events out to the members' outboxes: each event is encoded once and the same bytes are queued for
+/// every member. Queuing never waits; a member whose outbox is full is disconnected by its own connection.
+/// </summary>
+public sealed class ChatBroadcaster : IBroadcaster
+{
+    private readonly ConcurrentDictionary<ConnectionId, ClientOutbox> outboxes = new();
+
+    /// <summary>Makes a connection reachable; it receives room events once its join has been announced.</summary>
+    public void Attach(ClientOutbox outbox)
+    {
+        ArgumentNullException.ThrowIfNull(outbox);
+        if (!outboxes.TryAdd(outbox.Connection, outbox))
+        {
+            throw new InvalidOperationException($"Connection {outbox.Connection} is already attached.");
+        }
+    }
+
+    public void Detach(ConnectionId connection) => outboxes.TryRemove(connection, out _);
+
+    public ValueTask PublishAsync(ChatRoom room, ChatEvent chatEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(chatEvent);
+        var frame = ChatEventSerializer.Serialize(chatEvent);
+        var newcomer = default(ConnectionId?);
+        if (chatEvent is UserJoined joined && outboxes.TryGetValue(joined.User.Connection, out var own))
+        {
+            newcomer = own.Connection;
+            own.TrySend(ChatEventSerializer.SerializeWelcome(joined));
+            own.StartReceivingRoomEvents();
+        }
+
+        var members = room.Members;
+        for (var i = 0; i < members.Count; i++)
+        {
+            var connection = members[i].Connection;
+            if (connection != newcomer && outboxes.TryGetValue(connection, out var outbox) && outbox.ReceivesRoomEvents)
+            {
+                outbox.TrySend(frame);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Api.Tests;
+
+/// <summary>Chat.Api on real Kestrel, on a free loopback port, with optional settings.</summary>
+public sealed class ChatApiFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> settings;
+
+    public ChatApiFactory(Dictionary<string, string?>? settings = null)
+    {
+        this.settings = settings ?? [];
+        UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        StartServer();
+    }
+
+    public Uri HttpAddress => new(Services.GetRequiredService<IServer>().Features
+        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    public Uri WebSocketAddress => new UriBuilder(HttpAddress) { Scheme = "ws" }.Uri;
+
+    public HttpClient CreateHttpClient() => new() { BaseAddress = HttpAddress, Timeout = TimeSpan.FromSeconds(10) };
+
+    public Task<TestChatClient> ConnectAsync(string userName, string? room = null, string? origin = null) =>
+        TestChatClient.ConnectAsync(WebSocketAddress, userName, room, origin);
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
