@@ -11,9 +11,9 @@
   // A connection that stays up this long counts as good and resets the backoff, so a server that accepts
   // and drops at once is still retried ever more slowly.
   const STABLE_AFTER_MS = 5000;
-  // After an abrupt drop the server can hold the old session's name for a moment; a rejoin refused as
-  // "taken" is retried this many times before the refusal is believed.
-  const MAX_TAKEN_RETRIES = 5;
+  // After an abrupt drop the server holds the old session's name until its keep-alive gives up (about 30 s);
+  // a rejoin refused as "taken" is retried this many times (about a minute of backoff) before it is believed.
+  const MAX_TAKEN_RETRIES = 8;
   const CONNECT_TIMEOUT_MS = 10000;
   const MAX_RENDERED_ITEMS = 500;
   const AT_BOTTOM_SLACK_PX = 48;
@@ -122,6 +122,7 @@
     attempt: 0,
     takenRefusals: 0,
     retryAt: 0,
+    retryNote: '',
     retryTimer: 0,
     countdownTimer: 0,
     stableTimer: 0,
@@ -220,9 +221,11 @@
       showChat();
       rememberName(state.myName);
     }
+    if (typeof event.room_id === 'string') ui.chatRoom.textContent = `#${event.room_id}`;
     setUsers(event.users.filter((u) => typeof u === 'string'));
-    renderNotice('join', event);
+    renderNotice('join', firstJoin ? event : { message: 'Reconnected', timestamp: event.timestamp });
     setConnection('connected', 'Connected');
+    ui.composerHint.textContent = COMPOSER_HINT;
     flushOutbox();
   }
 
@@ -248,6 +251,8 @@
           refuse(reason);
           return;
         }
+        scheduleReconnect('Name still held by the lost connection');
+        return;
       } else if (!/slow/i.test(reason)) {
         refuse(reason || 'The server refused the connection.');
         return;
@@ -256,12 +261,13 @@
     scheduleReconnect();
   }
 
-  function scheduleReconnect() {
+  function scheduleReconnect(note = '') {
     // Exponential backoff with jitter: half the step fixed, half random, so many clients spread out.
     const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(state.attempt, 16));
     const delay = step / 2 + Math.random() * (step / 2);
     state.attempt++;
     state.retryAt = Date.now() + delay;
+    state.retryNote = note;
     state.retryTimer = setTimeout(connect, delay);
     state.countdownTimer = setInterval(showCountdown, 250);
     showCountdown();
@@ -270,7 +276,7 @@
   function showCountdown() {
     const seconds = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
     if (navigator.onLine === false) setConnection('offline', `Offline · retrying in ${seconds} s`, true);
-    else setConnection('reconnecting', `Reconnecting in ${seconds} s`, true);
+    else setConnection('reconnecting', `${state.retryNote ? `${state.retryNote} · r` : 'R'}econnecting in ${seconds} s`, true);
   }
 
   function refuse(reason) {
@@ -588,10 +594,7 @@
     if (!state.joined && state.retryTimer) showCountdown();
   });
 
-  if (room) {
-    ui.joinRoom.textContent = room;
-    ui.chatRoom.textContent = room;
-  }
+  if (room) ui.joinRoom.textContent = `#${room}`;
   ui.nameInput.value = recallName();
   updateNameRules();
   updateComposer();

@@ -1,0 +1,29 @@
+extern alias api;
+
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace Chat.Web.Tests.Browser;
+
+/// <summary>The real Chat.Api on real Kestrel at a fixed loopback port, so it can be stopped and started again there.</summary>
+public sealed class ChatApiHost : WebApplicationFactory<api::Program>
+{
+    private readonly string allowedOrigin;
+
+    public ChatApiHost(int port, string allowedOrigin)
+    {
+        this.allowedOrigin = allowedOrigin;
+        UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+        StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Chat:AllowedOrigins:0", allowedOrigin);
+        builder.UseSetting("Chat:AllowedOrigins:1", allowedOrigin);
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+    }
+}

@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chat.Web.Tests.Browser;
+
+/// <summary>Chat.Web in front of Chat.Api, both on Kestrel, as a browser sees them.</summary>
+public sealed class ChatServers : IAsyncDisposable
+{
+    private readonly int apiPort;
+    private ChatApiHost? api;
+
+    private ChatServers(int apiPort)
+    {
+        this.apiPort = apiPort;
+        Web = new ChatWebFactory(new Uri($"http://127.0.0.1:{apiPort}"));
+        api = new ChatApiHost(apiPort, Web.Origin);
+    }
+
+    public ChatWebFactory Web { get; }
+
+    /// <summary>
+    /// The web host must know the API's address and the API the web's origin, so the API's port is chosen first;
+    /// it also has to stay the same when the API is restarted.
+    /// </summary>
+    public static ChatServers Start() => new(FreeLoopbackPort());
+
+    public async Task StopApiAsync()
+    {
+        if (api is not null)
+        {
+            await api.DisposeAsync();
+            api = null;
+        }
+    }
+
+    public void StartApi() => api ??= new ChatApiHost(apiPort, Web.Origin);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopApiAsync();
+        await Web.DisposeAsync();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
