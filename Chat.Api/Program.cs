@@ -1,9 +1,10 @@
 using Chat.Api.Health;
 using Chat.Api.Stats;
 using Chat.Api.WebSockets;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
 
 builder.Services.AddApplication();
 builder.Services.AddInfrastructure();
@@ -14,7 +15,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 
-app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponseWriter.WriteAsync });
+app.MapDefaultEndpoints(healthResponseWriter: HealthResponseWriter.WriteAsync);
 app.MapChatSocket();
 app.MapStats();
 

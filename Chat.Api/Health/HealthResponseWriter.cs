@@ -10,7 +10,7 @@ internal static class HealthResponseWriter
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         var clock = context.RequestServices.GetRequiredService<TimeProvider>();
-        await using var json = new Utf8JsonWriter(context.Response.Body);
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
         json.WriteStartObject();
         json.WriteString("status", report.Status == HealthStatus.Healthy ? "healthy" : report.Status.ToString().ToLowerInvariant());
         json.WriteNumber("timestamp", clock.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
@@ -32,5 +32,6 @@ internal static class HealthResponseWriter
         json.WriteEndObject();
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 }

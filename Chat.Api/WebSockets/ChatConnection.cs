@@ -39,6 +39,8 @@ internal sealed partial class ChatConnection(
         _ = outbox.Overflow.ContinueWith(
             _ => CloseAndAbortLater(CloseReason.TooSlow), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Once a close has been asked for, the peer has CloseTimeout to finish it; then every pending read and
+        // write on the socket is cancelled, which aborts it.
         var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
         try
         {
@@ -61,7 +63,6 @@ internal sealed partial class ChatConnection(
             await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
             outbox.Complete();
             lifetime.CancelAfter(options.CloseTimeout);
-            await using var abortOnTimeout = lifetime.Token.Register(socket.Abort);
             await writer;
             await AwaitPeerCloseAsync();
         }
@@ -107,7 +108,7 @@ internal sealed partial class ChatConnection(
                     buffer = Grow(buffer, count, options.MaxMessageBytes + 1);
                 }
 
-                var received = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                var received = await socket.ReceiveAsync(buffer.AsMemory(count), lifetime.Token);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
                     closeReason ??= CloseReason.Normal;
@@ -186,18 +187,18 @@ internal sealed partial class ChatConnection(
                 {
                     for (var n = 0; n < MaxFramesPerBatch && !outbox.HasOverflowed && reader.TryRead(out var frame); n++)
                     {
-                        await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                        await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, lifetime.Token);
                     }
                 }
                 finally
                 {
-                    await transport.FlushBatchAsync(CancellationToken.None);
+                    await transport.FlushBatchAsync(lifetime.Token);
                 }
             }
 
             if (closeReason is { } reason && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync(reason.Status, reason.FittedDescription, CancellationToken.None);
+                await socket.CloseOutputAsync(reason.Status, reason.FittedDescription, lifetime.Token);
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)

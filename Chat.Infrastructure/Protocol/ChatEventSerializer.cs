@@ -50,5 +50,5 @@ public static class ChatEventSerializer
     }
 
     private static byte[] Encode(WireEvent wireEvent) =>
-        JsonSerializer.SerializeToUtf8Bytes(wireEvent, ProtocolJsonContext.Default.WireEvent);
+        JsonSerializer.SerializeToUtf8Bytes(wireEvent, ProtocolJsonContext.Wire.WireEvent);
 }

@@ -1,0 +1,84 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+
+namespace Chat.Api.Tests;
+
+public sealed class ConnectionPolicyTests
+{
+    [Fact]
+    public async Task An_upgrade_from_a_foreign_origin_is_refused_with_403_and_an_allowed_one_joins()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:AllowedOrigins:0"] = "http://chat.example" });
+
+        var refused = await Assert.ThrowsAsync<WebSocketConnectException>(() => api.ConnectAsync("mallory", origin: "http://evil.example"));
+        Assert.Equal(403, refused.StatusCode);
+
+        await using var browser = await api.ConnectAsync("alice", origin: "http://chat.example");
+        Assert.Equal("user_joined", (await browser.NextEventAsync()).GetProperty("type").GetString());
+        await using var script = await api.ConnectAsync("bot");
+        Assert.Equal("user_joined", (await script.NextEventAsync()).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_dropped_as_too_slow_while_the_others_get_everything()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:OutboundQueueCapacity"] = "64" });
+        await using var stuck = await RawSocketClient.ConnectAsync(api.HttpAddress, "stuck");
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync("user_joined");
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync("user_joined");
+
+        // Large frames fill the socket buffers between the server and the stuck client quickly.
+        var text = string.Concat(Enumerable.Repeat("€", 1000));
+        const int count = 3000;
+        var received = new int[2];
+        var stuckLeft = new TaskCompletionSource();
+        var readers = new[] { alice, bob }.Select((client, index) => Task.Run(async () =>
+        {
+            while (Volatile.Read(ref received[index]) < count)
+            {
+                var e = await client.NextEventAsync(TimeSpan.FromSeconds(30));
+                switch (e.GetProperty("type").GetString())
+                {
+                    case "chat_message":
+                        Interlocked.Increment(ref received[index]);
+                        break;
+                    case "user_left" when e.GetProperty("user_name").GetString() == "stuck":
+                        stuckLeft.TrySetResult();
+                        break;
+                }
+            }
+        }, TestContext.Current.CancellationToken)).ToArray();
+
+        for (var i = 0; i < count; i++)
+        {
+            await alice.SendMessageAsync(text);
+            while (i - Volatile.Read(ref received[1]) > 32 || i - Volatile.Read(ref received[0]) > 32)
+            {
+                await Task.Delay(1, TestContext.Current.CancellationToken);
+            }
+        }
+
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        Assert.Equal([count, count], received);
+        if (!stuckLeft.Task.IsCompleted)
+        {
+            // Dropping the stuck client takes up to the close timeout, so its departure may come after the messages.
+            Assert.Equal("stuck", (await alice.NextEventAsync("user_left", TimeSpan.FromSeconds(10))).GetProperty("user_name").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_the_server_closes_every_client_with_1001()
+    {
+        var api = new ChatApiFactory();
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+
+        var closed = alice.WaitForCloseAsync(TimeSpan.FromSeconds(15));
+        await api.DisposeAsync();
+        var (status, _) = await closed;
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, status);
+    }
+}

@@ -1,0 +1,134 @@
+using Chat.Domain.Rooms;
+using Chat.Domain.Users;
+using Chat.Infrastructure.Realtime;
+using System.Text;
+
+namespace Chat.Infrastructure.Tests;
+
+public sealed class ChatBroadcasterTests
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+    private readonly ChatBroadcaster broadcaster = new();
+    private readonly ChatRoom room = new(RoomId.Create("general"), Now);
+    private long nextId;
+
+    [Fact]
+    public async Task Every_member_gets_the_same_encoded_bytes()
+    {
+        var members = Enumerable.Range(0, 5).Select(i => Join($"user{i}")).ToArray();
+        foreach (var (_, outbox) in members)
+        {
+            DrainAll(outbox);
+        }
+
+        var message = room.Post(members[0].User, Domain.Messages.MessageText.Create("hello"), Now)!;
+        await broadcaster.PublishAsync(room, message, TestContext.Current.CancellationToken);
+
+        var frames = members.Select(m => DrainAll(m.Outbox).Single()).ToArray();
+        Assert.All(frames, f => Assert.Same(frames[0], f));
+        Assert.Contains("\"message\":\"hello\"", Encoding.UTF8.GetString(frames[0]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_newcomers_first_frame_is_its_own_join_with_the_member_list()
+    {
+        var (_, first) = Join("alice");
+        var (_, bobsOutbox) = Join("bob");
+
+        var aliceFrames = DrainAll(first).Select(Encoding.UTF8.GetString).ToArray();
+        var bobFrames = DrainAll(bobsOutbox).Select(Encoding.UTF8.GetString).ToArray();
+
+        Assert.Equal(2, aliceFrames.Length);
+        Assert.Contains("\"user_name\":\"bob\"", aliceFrames[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("users", aliceFrames[1], StringComparison.Ordinal);
+        Assert.Single(bobFrames);
+        Assert.Contains("\"users\":[\"alice\",\"bob\"]", bobFrames[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_member_that_never_reads_overflows_alone_and_nobody_waits_for_it()
+    {
+        var (_, stuck) = Join("stuck", capacity: 8);
+        var readers = Enumerable.Range(0, 3).Select(i => Join($"reader{i}", capacity: 10_000)).ToArray();
+
+        for (var i = 0; i < 1000; i++)
+        {
+            var message = room.Post(readers[0].User, Domain.Messages.MessageText.Create($"m{i}"), Now)!;
+            await broadcaster.PublishAsync(room, message, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(stuck.HasOverflowed);
+        Assert.True(stuck.Overflow.IsCompleted);
+        foreach (var (_, outbox) in readers)
+        {
+            Assert.False(outbox.HasOverflowed);
+            Assert.Equal(1000, DrainAll(outbox).Count(f => Encoding.UTF8.GetString(f).Contains("chat_message", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_senders_each_keep_their_order_and_lose_nothing()
+    {
+        const int senders = 8;
+        const int perSender = 500;
+        var members = Enumerable.Range(0, senders).Select(i => Join($"s{i}", capacity: senders * perSender + 100)).ToArray();
+        foreach (var (_, outbox) in members)
+        {
+            DrainAll(outbox);
+        }
+
+        await Task.WhenAll(members.Select(m => Task.Run(async () =>
+        {
+            for (var i = 0; i < perSender; i++)
+            {
+                var message = room.Post(m.User, Domain.Messages.MessageText.Create($"{m.User.Name}:{i}"), Now)!;
+                await broadcaster.PublishAsync(room, message, CancellationToken.None);
+            }
+        }, TestContext.Current.CancellationToken)));
+
+        foreach (var (_, outbox) in members)
+        {
+            var texts = DrainAll(outbox).Select(f => System.Text.Json.JsonDocument.Parse(f).RootElement.GetProperty("message").GetString()!).ToArray();
+            Assert.Equal(senders * perSender, texts.Length);
+            foreach (var group in texts.GroupBy(t => t.Split(':')[0]))
+            {
+                Assert.Equal(Enumerable.Range(0, perSender), group.Select(t => int.Parse(t.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_detached_connection_receives_nothing()
+    {
+        var (alice, aliceOutbox) = Join("alice");
+        var (_, bobsOutbox) = Join("bob");
+        DrainAll(bobsOutbox);
+        broadcaster.Detach(bobsOutbox.Connection);
+
+        await broadcaster.PublishAsync(room, room.Post(alice, Domain.Messages.MessageText.Create("x"), Now)!, TestContext.Current.CancellationToken);
+
+        Assert.Empty(DrainAll(bobsOutbox));
+        Assert.NotEmpty(DrainAll(aliceOutbox));
+    }
+
+    private (User User, ClientOutbox Outbox) Join(string name, int capacity = 1024)
+    {
+        var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
+        var outbox = new ClientOutbox(user.Connection, capacity);
+        broadcaster.Attach(outbox);
+        Assert.Equal(JoinOutcome.Joined, room.Join(user, out var joined, Now));
+        broadcaster.PublishAsync(room, joined!, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return (user, outbox);
+    }
+
+    private static List<byte[]> DrainAll(ClientOutbox outbox)
+    {
+        var frames = new List<byte[]>();
+        while (outbox.Reader.TryRead(out var frame))
+        {
+            frames.Add(frame);
+        }
+
+        return frames;
+    }
+}

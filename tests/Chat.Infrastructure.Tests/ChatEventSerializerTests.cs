@@ -1,0 +1,51 @@
+using System.Text;
+using Chat.Domain.Rooms;
+using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
+
+namespace Chat.Infrastructure.Tests;
+
+public sealed class ChatEventSerializerTests
+{
+    private static readonly DateTimeOffset At = DateTimeOffset.FromUnixTimeMilliseconds(1_732_441_369_120);
+    private static readonly RoomId General = RoomId.Create("general");
+
+    [Fact]
+    public void A_chat_message_has_the_original_fields_in_snake_case()
+    {
+        var frame = ChatEventSerializer.Serialize(new ChatMessage(General, UserName.Create("alice"), "hi <b>", At));
+        Assert.Equal(
+            """{"type":"chat_message","user_name":"alice","message":"hi \u003Cb\u003E","timestamp":1732441369.120}""",
+            Encoding.UTF8.GetString(frame));
+    }
+
+    [Fact]
+    public void Join_and_leave_notices_say_who_in_words()
+    {
+        var alice = new User(new ConnectionId(1), UserName.Create("alice"), At);
+        var joined = Encoding.UTF8.GetString(ChatEventSerializer.Serialize(new UserJoined(General, alice, [alice.Name], At)));
+        var left = Encoding.UTF8.GetString(ChatEventSerializer.Serialize(new UserLeft(General, alice.Name, At)));
+
+        Assert.Equal("""{"type":"user_joined","user_name":"alice","message":"alice joined the chat","timestamp":1732441369.120}""", joined);
+        Assert.Equal("""{"type":"user_left","user_name":"alice","message":"alice left the chat","timestamp":1732441369.120}""", left);
+    }
+
+    [Fact]
+    public void The_newcomers_own_notice_lists_the_room()
+    {
+        var bob = new User(new ConnectionId(2), UserName.Create("bob"), At);
+        var welcome = Encoding.UTF8.GetString(ChatEventSerializer.SerializeWelcome(
+            new UserJoined(General, bob, [UserName.Create("alice"), bob.Name], At)));
+        Assert.Equal(
+            """{"type":"user_joined","user_name":"bob","message":"bob joined the chat","timestamp":1732441369.120,"room_id":"general","users":["alice","bob"]}""",
+            welcome);
+    }
+
+    [Fact]
+    public void An_error_carries_no_user_name()
+    {
+        Assert.Equal(
+            """{"type":"error","message":"nope","timestamp":1732441369.000}""",
+            Encoding.UTF8.GetString(ChatEventSerializer.SerializeError("nope", DateTimeOffset.FromUnixTimeSeconds(1_732_441_369))));
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text;
+using Chat.Infrastructure.Protocol;
+
+namespace Chat.Infrastructure.Tests;
+
+public sealed class InboundMessageParserTests
+{
+    [Theory]
+    [InlineData("""{"message":"hi"}""", "hi")]
+    [InlineData("""  {"type":"chat_message","message":"typed"}""", "typed")]
+    [InlineData("plain words", "plain words")]
+    [InlineData("123", "123")]
+    [InlineData("null", "null")]
+    [InlineData("""{"message":"\u00e9\n"}""", "é\n")]
+    public void Accepted_frames_give_the_text(string frame, string expected)
+    {
+        Assert.Equal(expected, InboundMessageParser.Parse(Encoding.UTF8.GetBytes(frame), out var error));
+        Assert.Null(error);
+    }
+
+    [Theory]
+    [InlineData("""{"message":123}""")]
+    [InlineData("""{"message":null}""")]
+    [InlineData("""{"message":["a"]}""")]
+    [InlineData("""{"message":"a","message":"b"}""")]
+    [InlineData("""{"message":"a","extra":true}""")]
+    [InlineData("""{"type":"shout","message":"a"}""")]
+    [InlineData("""{}""")]
+    [InlineData("""[{"message":"a"}]""")]
+    [InlineData("""{"message":"a"} trailing""")]
+    [InlineData("""{"message":"a""")]
+    [InlineData("""{"message":"\ud800"}""")]
+    public void Refused_frames_give_a_reason(string frame)
+    {
+        Assert.Null(InboundMessageParser.Parse(Encoding.UTF8.GetBytes(frame), out var error));
+        Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+}
