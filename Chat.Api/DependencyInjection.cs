@@ -2,6 +2,7 @@ using Chat.Api;
 using Chat.Api.Health;
 using Chat.Api.WebSockets;
 using Chat.Application.Common;
+using Chat.Infrastructure.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,9 @@ internal static class ApiServiceCollectionExtensions
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         services.AddHealthChecks().AddCheck<ChatHealthCheck>("chat");
+        services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics.AddMeter(ChatTelemetry.Name))
+            .WithTracing(tracing => tracing.AddSource(ChatTelemetry.Name));
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using Chat.Application.Abstractions;
 using Chat.Infrastructure.Realtime;
+using Chat.Infrastructure.Telemetry;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,6 +11,8 @@ public static class InfrastructureServiceCollectionExtensions
     {
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IConnectionRegistry>(sp => sp.GetRequiredService<ConnectionRegistry>());
+        services.AddMetrics();
+        services.AddSingleton<ChatTelemetry>();
         services.AddSingleton<ChatBroadcaster>();
         services.AddSingleton<IBroadcaster>(sp => sp.GetRequiredService<ChatBroadcaster>());
         return services;

@@ -6,6 +6,7 @@ using Chat.Application.Rooms.LeaveRoom;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Protocol;
 using Chat.Infrastructure.Realtime;
+using Chat.Infrastructure.Telemetry;
 using Mediator;
 
 namespace Chat.Api.WebSockets;
@@ -21,7 +22,9 @@ internal sealed partial class ChatConnection(
     BatchingStream transport,
     ClientOutbox outbox,
     ISender sender,
+    string room,
     ConnectionOptions options,
+    ChatTelemetry telemetry,
     TimeProvider clock,
     ILogger logger) : IDisposable
 {
@@ -47,6 +50,7 @@ internal sealed partial class ChatConnection(
             if (await ReadLoopAsync() is { } violation)
             {
                 closeReason ??= violation;
+                telemetry.ClientDropped(violation.Status.ToString());
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException)
@@ -60,7 +64,11 @@ internal sealed partial class ChatConnection(
         }
         finally
         {
-            await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
+            using (ChatTelemetry.StartCommand("chat.leave", room))
+            {
+                await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
+            }
+
             outbox.Complete();
             lifetime.CancelAfter(options.CloseTimeout);
             await writer;
@@ -83,6 +91,11 @@ internal sealed partial class ChatConnection(
 
     private void CloseAndAbortLater(CloseReason reason)
     {
+        if (closeReason is null && outbox.HasOverflowed)
+        {
+            telemetry.ClientDropped("TooSlow");
+        }
+
         closeReason ??= reason;
         try
         {
@@ -158,16 +171,21 @@ internal sealed partial class ChatConnection(
 
     private async ValueTask HandleTextAsync(ReadOnlyMemory<byte> frame)
     {
+        telemetry.MessageReceived();
         var text = InboundMessageParser.Parse(frame.Span, out var parseError);
         if (text is null)
         {
+            telemetry.MessageRejected("malformed");
             SendError(parseError!);
             return;
         }
 
+        using var activity = ChatTelemetry.StartCommand("chat.send", room);
         var result = await sender.Send(new SendMessageCommand(id, text), lifetime.Token);
+        activity?.SetTag("chat.outcome", result.Status.ToString());
         if (!result.IsOk)
         {
+            telemetry.MessageRejected(result.Status.ToString());
             SendError(result.Error);
         }
     }

@@ -3,6 +3,7 @@ using Chat.Application.Common;
 using Chat.Application.Rooms.JoinRoom;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Realtime;
+using Chat.Infrastructure.Telemetry;
 using Mediator;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +26,7 @@ internal static partial class ChatSocketEndpoint
         ISender sender,
         ChatBroadcaster broadcaster,
         ConnectionTracker tracker,
+        ChatTelemetry telemetry,
         IOptions<ConnectionOptions> options,
         TimeProvider clock,
         ILoggerFactory loggers)
@@ -47,10 +49,17 @@ internal static partial class ChatSocketEndpoint
         var id = new ConnectionId(Interlocked.Increment(ref lastConnectionId));
         var outbox = new ClientOutbox(id, settings.OutboundQueueCapacity);
         broadcaster.Attach(outbox);
+        telemetry.ConnectionOpened();
         try
         {
             var room = context.Request.Query["room"] is { Count: > 0 } named ? named.ToString() : null;
-            var joined = await sender.Send(new JoinRoomCommand(id, username, room), context.RequestAborted);
+            Result<JoinedRoom> joined;
+            using (var activity = ChatTelemetry.StartCommand("chat.join", room))
+            {
+                joined = await sender.Send(new JoinRoomCommand(id, username, room), context.RequestAborted);
+                activity?.SetTag("chat.outcome", joined.Status.ToString());
+            }
+
             if (!joined.IsOk)
             {
                 await RefuseAsync(socket, CloseReason.NameRefused(joined.Error), settings.CloseTimeout);
@@ -58,13 +67,15 @@ internal static partial class ChatSocketEndpoint
             }
 
             using var connection = new ChatConnection(
-                id, socket, transport, outbox, sender, settings, clock, loggers.CreateLogger<ChatConnection>());
+                id, socket, transport, outbox, sender, joined.Value!.Room.Value, settings, telemetry, clock,
+                loggers.CreateLogger<ChatConnection>());
             using var tracking = tracker.Track(connection);
             await connection.RunAsync();
         }
         finally
         {
             broadcaster.Detach(id);
+            telemetry.ConnectionClosed();
         }
     }
 

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Chat.Application.Abstractions;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Protocol;
+using Chat.Infrastructure.Telemetry;
 
 namespace Chat.Infrastructure.Realtime;
 
@@ -10,7 +12,7 @@ namespace Chat.Infrastructure.Realtime;
 /// Fans room events out to the members' outboxes: each event is encoded once and the same bytes are queued for
 /// every member. Queuing never waits; a member whose outbox is full is disconnected by its own connection.
 /// </summary>
-public sealed class ChatBroadcaster : IBroadcaster
+public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
 {
     private readonly ConcurrentDictionary<ConnectionId, ClientOutbox> outboxes = new();
 
@@ -30,12 +32,14 @@ public sealed class ChatBroadcaster : IBroadcaster
     {
         ArgumentNullException.ThrowIfNull(room);
         ArgumentNullException.ThrowIfNull(chatEvent);
+        var start = Stopwatch.GetTimestamp();
+        var delivered = 0;
         var frame = ChatEventSerializer.Serialize(chatEvent);
         var newcomer = default(ConnectionId?);
         if (chatEvent is UserJoined joined && outboxes.TryGetValue(joined.User.Connection, out var own))
         {
             newcomer = own.Connection;
-            own.TrySend(ChatEventSerializer.SerializeWelcome(joined));
+            delivered += own.TrySend(ChatEventSerializer.SerializeWelcome(joined)) ? 1 : 0;
             own.StartReceivingRoomEvents();
         }
 
@@ -45,10 +49,11 @@ public sealed class ChatBroadcaster : IBroadcaster
             var connection = members[i].Connection;
             if (connection != newcomer && outboxes.TryGetValue(connection, out var outbox) && outbox.ReceivesRoomEvents)
             {
-                outbox.TrySend(frame);
+                delivered += outbox.TrySend(frame) ? 1 : 0;
             }
         }
 
+        telemetry.FanoutCompleted(delivered, start);
         return ValueTask.CompletedTask;
     }
 }

@@ -8,7 +8,7 @@ namespace Chat.Infrastructure.Tests;
 public sealed class ChatBroadcasterTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
-    private readonly ChatBroadcaster broadcaster = new();
+    private readonly ChatBroadcaster broadcaster = new(TestTelemetry.Create());
     private readonly ChatRoom room = new(RoomId.Create("general"), Now);
     private long nextId;
 
