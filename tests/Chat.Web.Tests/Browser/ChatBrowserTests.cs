@@ -1,3 +1,8 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -44,7 +49,7 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
         await Expect(bob.Message("Hi Bob!").Locator(".sender")).ToHaveTextAsync("alice");
         await Expect(alice.Message("Hi Bob!")).ToHaveClassAsync("message own");
         await Expect(bob.Message("Hi Bob!")).ToHaveClassAsync("message");
-        await Expect(bob.Message("Hi Bob!").Locator("time")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"\d"));
+        await Expect(bob.Message("Hi Bob!").Locator("time")).ToHaveTextAsync(new Regex(@"\d"));
 
         await bob.MessageInput.FillAsync("Hello Alice,");
         await bob.MessageInput.PressAsync("Shift+Enter");
@@ -112,7 +117,7 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
 
         await second.TryJoinAsync("CAROL");
 
-        await Expect(second.JoinError).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("already taken"));
+        await Expect(second.JoinError).ToHaveTextAsync(new Regex("already taken"));
         await Expect(second.Page.Locator("#chat-screen")).ToBeHiddenAsync();
         await Expect(second.Page.Locator("#join-button")).ToBeEnabledAsync();
         await Expect(first.OnlineCount).ToHaveTextAsync("1");
@@ -129,8 +134,8 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
 
         await servers.StopApiAsync();
 
-        await Expect(alice.Connection).ToHaveAttributeAsync("data-state", new System.Text.RegularExpressions.Regex("reconnecting|offline"));
-        await Expect(alice.Page.Locator("#connection-text")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"Reconnect"));
+        await Expect(alice.Connection).ToHaveAttributeAsync("data-state", new Regex("reconnecting|offline"));
+        await Expect(alice.Page.Locator("#connection-text")).ToHaveTextAsync(new Regex(@"Reconnect"));
         await alice.SendAsync("typed while the server was down");
         await Expect(alice.Page.Locator("#messages .pending .text")).ToHaveTextAsync("typed while the server was down");
 
@@ -138,11 +143,14 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
 
         await Expect(alice.Connection).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 45_000 });
         await Expect(bob.Connection).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 45_000 });
-        await Expect(bob.Message("typed while the server was down")).ToBeVisibleAsync();
+        // The queued message went out on rejoin and the server echoed it back (bob sees it only if he was back first).
+        await Expect(alice.Message("typed while the server was down")).ToHaveClassAsync("message own");
         await Expect(alice.Page.Locator("#messages .pending")).ToHaveCountAsync(0);
         await Expect(alice.OnlineCount).ToHaveTextAsync("2");
         await Expect(bob.OnlineCount).ToHaveTextAsync("2");
 
+        await alice.SendAsync("are you back?");
+        await Expect(bob.Message("are you back?")).ToBeVisibleAsync();
         await bob.SendAsync("welcome back");
         await Expect(alice.Message("welcome back")).ToBeVisibleAsync();
         // The browser logs each refused reconnection attempt; anything else would be a problem.
@@ -182,6 +190,71 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
         await Expect(phone.OnlineNames).ToHaveTextAsync(["dana_with_a_long_nm (you)", "erin"]);
         await phone.ScreenshotAsync("phone-people");
         Assert.Empty(phone.Problems);
+    }
+
+    [Fact]
+    public async Task A_rejoin_refused_while_the_lost_session_still_holds_the_name_is_retried_until_it_is_free()
+    {
+        var alice = await OpenAsync("held");
+        await alice.JoinAsync("alice");
+        await servers.StopApiAsync();
+        // Let the backoff grow until the next attempt is seconds away, so the name can be taken before it.
+        await Expect(alice.Page.Locator("#connection-text")).ToHaveTextAsync(new Regex(@"in ([4-9]|\d\d) s"), new() { Timeout = 30_000 });
+
+        servers.StartApi();
+        var holder = await HoldNameAsync("alice", "held");
+
+        await Expect(alice.Page.Locator("#connection-text")).ToHaveTextAsync(new Regex("Name still held"), new() { Timeout = 30_000 });
+        await Expect(alice.Page.Locator("#chat-screen")).ToBeVisibleAsync();
+
+        await holder.CloseAsync(WebSocketCloseStatus.NormalClosure, null, Cancellation);
+        holder.Dispose();
+        await WaitUntilRoomIsEmptyAsync("held");
+        await alice.Page.Locator("#retry-button").ClickAsync();
+
+        await alice.ExpectConnectedAsync();
+        await Expect(alice.OnlineNames).ToHaveTextAsync(["alice (you)"]);
+        await Expect(alice.JoinError).ToBeHiddenAsync();
+    }
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>A plain WebSocket client that joins under a name and keeps it.</summary>
+    private async Task<ClientWebSocket> HoldNameAsync(string name, string room)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Origin", servers.Web.Origin);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var address = new UriBuilder(servers.Web.Address) { Scheme = "ws", Path = "/ws/" + name, Query = "room=" + room }.Uri;
+        await socket.ConnectAsync(address, timeout.Token);
+        var buffer = new byte[4096];
+        var first = await socket.ReceiveAsync(buffer, timeout.Token);
+        Assert.Contains("\"user_joined\"", Encoding.UTF8.GetString(buffer, 0, first.Count), StringComparison.Ordinal);
+        return socket;
+    }
+
+    private async Task WaitUntilRoomIsEmptyAsync(string room)
+    {
+        using var client = servers.Web.CreateRawClient();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        do
+        {
+            using var response = await client.GetAsync($"/room/{room}/stats", timeout.Token);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return;
+            }
+
+            using var stats = JsonDocument.Parse(await response.Content.ReadAsStringAsync(timeout.Token));
+            if (stats.RootElement.GetProperty("user_count").GetInt32() == 0)
+            {
+                return;
+            }
+        }
+        while (await poll.WaitForNextTickAsync(timeout.Token));
     }
 
     private async Task<ChatPage> OpenAsync(string room, int width = 1280, int height = 800)

@@ -138,6 +138,20 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Equal(web.Address.Authority, seen.ForwardedHost);
     }
 
+    [Theory]
+    [InlineData("/alive")]
+    [InlineData("/ready")]
+    public async Task The_hosts_own_probes_answer_here_and_are_not_forwarded(string path)
+    {
+        using var client = web.CreateRawClient();
+
+        using var response = await client.GetAsync(path, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Upstream"));
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync(Cancellation));
+    }
+
     [Fact]
     public async Task Paths_outside_the_api_and_wwwroot_are_not_found_and_not_forwarded()
     {
