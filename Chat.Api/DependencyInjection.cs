@@ -3,6 +3,7 @@ using Chat.Api.Health;
 using Chat.Api.WebSockets;
 using Chat.Application.Common;
 using Chat.Infrastructure.Telemetry;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,18 @@ internal static class ApiServiceCollectionExtensions
         services.AddOptions<ConnectionOptions>().BindConfiguration(ChatOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ConnectionOptions>, ConnectionOptionsValidator>();
         services.AddSingleton<ConnectionTracker>();
+
+        // Kestrel's limits, chosen rather than inherited: a client that dribbles its upgrade request is cut off
+        // after RequestHeadersTimeout, and headers are capped well below anything a chat client needs.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ConnectionOptions>>((kestrel, connection) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.RequestHeadersTimeout = connection.Value.RequestHeadersTimeout;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 4 * 1024;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
+        });
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(json =>
         {

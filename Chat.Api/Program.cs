@@ -1,4 +1,5 @@
 using Chat.Api.Health;
+using Chat.Api.Http;
 using Chat.Api.Stats;
 using Chat.Api.WebSockets;
 
@@ -12,6 +13,7 @@ builder.Services.AddChatApi();
 
 var app = builder.Build();
 
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 

@@ -16,9 +16,16 @@ internal sealed class BatchingStream(Stream transport) : Stream
     // flushed, so appends take a lock and transport writes are serialised.
     private readonly Lock batchLock = new();
     private readonly SemaphoreSlim transportLock = new(1, 1);
+    private readonly CancellationTokenSource disposed = new();
     private byte[]? batch;
     private int batchLength;
     private bool batching;
+
+    /// <summary>
+    /// Cancelled when the WebSocket disposes its stream, which is how it aborts (a keep-alive timeout, say): a read
+    /// pending on the transport is not woken by that alone, so the reader waits on this too.
+    /// </summary>
+    public CancellationToken Disposed => disposed.Token;
 
     public void BeginBatch()
     {
@@ -115,6 +122,8 @@ internal sealed class BatchingStream(Stream transport) : Stream
     {
         if (disposing)
         {
+            disposed.Cancel();
+            disposed.Dispose();
             transport.Dispose();
             transportLock.Dispose();
             lock (batchLock)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
+using System.Threading.RateLimiting;
 using Chat.Application.Messages.SendMessage;
 using Chat.Application.Rooms.LeaveRoom;
 using Chat.Domain.Users;
@@ -31,8 +32,21 @@ internal sealed partial class ChatConnection(
     private const int ReceiveBufferSize = 4096;
     private const int MaxFramesPerBatch = 256;
 
-    private readonly CancellationTokenSource lifetime = new();
+    // Ends with a close timeout, or when the socket aborts itself (its keep-alive timed out).
+    private readonly CancellationTokenSource lifetime = CancellationTokenSource.CreateLinkedTokenSource(transport.Disposed);
+
+    // Replenished on demand rather than by a timer per connection; refills in proportion to the time elapsed.
+    private readonly TokenBucketRateLimiter rateLimiter = new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = options.MessageBurst,
+        TokensPerPeriod = options.MessagesPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        AutoReplenishment = false,
+        QueueLimit = 0,
+    });
+
     private CloseReason? closeReason;
+    private int refusedInARow;
 
     public ConnectionId Id => id;
 
@@ -78,6 +92,7 @@ internal sealed partial class ChatConnection(
 
     public void Dispose()
     {
+        rateLimiter.Dispose();
         lifetime.Dispose();
         socket.Dispose();
     }
@@ -151,9 +166,9 @@ internal sealed partial class ChatConnection(
                     return CloseReason.InvalidUtf8;
                 }
 
-                if (closeReason is null)
+                if (closeReason is null && await HandleTextAsync(frame) is { } flooding)
                 {
-                    await HandleTextAsync(frame);
+                    return flooding;
                 }
 
                 if (buffer.Length > ReceiveBufferSize)
@@ -169,15 +184,32 @@ internal sealed partial class ChatConnection(
         }
     }
 
-    private async ValueTask HandleTextAsync(ReadOnlyMemory<byte> frame)
+    private async ValueTask<CloseReason?> HandleTextAsync(ReadOnlyMemory<byte> frame)
     {
         telemetry.MessageReceived();
+        rateLimiter.TryReplenish();
+        using (var lease = rateLimiter.AttemptAcquire())
+        {
+            if (!lease.IsAcquired)
+            {
+                telemetry.MessageRejected("rate_limited");
+                if (++refusedInARow >= options.FloodDisconnectAfter)
+                {
+                    return CloseReason.Flooding;
+                }
+
+                SendError($"Slow down: at most {options.MessagesPerSecond} messages a second.");
+                return null;
+            }
+        }
+
+        refusedInARow = 0;
         var text = InboundMessageParser.Parse(frame.Span, out var parseError);
         if (text is null)
         {
             telemetry.MessageRejected("malformed");
             SendError(parseError!);
-            return;
+            return null;
         }
 
         using var activity = ChatTelemetry.StartCommand("chat.send", room);
@@ -188,6 +220,8 @@ internal sealed partial class ChatConnection(
             telemetry.MessageRejected(result.Status.ToString());
             SendError(result.Error);
         }
+
+        return null;
     }
 
     private void SendError(string message) =>

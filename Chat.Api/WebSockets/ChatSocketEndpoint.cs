@@ -45,6 +45,13 @@ internal static partial class ChatSocketEndpoint
             return;
         }
 
+        using var slot = tracker.TryReserve(context.Connection.RemoteIpAddress, out var refusal);
+        if (slot is null)
+        {
+            context.Response.StatusCode = refusal;
+            return;
+        }
+
         var (socket, transport) = await WebSocketUpgrade.AcceptAsync(context, settings.KeepAliveInterval, settings.KeepAliveTimeout);
         var id = new ConnectionId(Interlocked.Increment(ref lastConnectionId));
         var outbox = new ClientOutbox(id, settings.OutboundQueueCapacity);

@@ -15,6 +15,8 @@ internal readonly record struct CloseReason(WebSocketCloseStatus Status, string 
 
     public static CloseReason TooSlow => new(WebSocketCloseStatus.PolicyViolation, "Too slow: messages were not read in time.");
 
+    public static CloseReason Flooding => new(WebSocketCloseStatus.PolicyViolation, "Too many messages: slow down and reconnect.");
+
     public static CloseReason Binary => new(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported; send text.");
 
     public static CloseReason InvalidUtf8 => new(WebSocketCloseStatus.InvalidPayloadData, "Text frame is not valid UTF-8.");

@@ -20,6 +20,24 @@ public sealed class ConnectionOptions
     /// <summary>How long a closing handshake may take before the socket is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Messages a client may send per second, sustained (token bucket refill rate).</summary>
+    public int MessagesPerSecond { get; set; } = 10;
+
+    /// <summary>Messages a client may send in a burst (token bucket size).</summary>
+    public int MessageBurst { get; set; } = 20;
+
+    /// <summary>Refused messages in a row after which a flooding client is disconnected.</summary>
+    public int FloodDisconnectAfter { get; set; } = 50;
+
+    /// <summary>Open chat connections in total; more upgrades are refused with 503.</summary>
+    public int MaxConnections { get; set; } = 20_000;
+
+    /// <summary>Open chat connections from one remote address; more upgrades are refused with 429.</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 100;
+
+    /// <summary>How long a client may take to send its request headers (the upgrade request included).</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Browser origins allowed to open a socket (the web front end's). Requests without an Origin header come from
     /// non-browser clients and are allowed; "*" allows every origin.
@@ -45,6 +63,21 @@ internal sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOp
         if (options.KeepAliveInterval < TimeSpan.Zero || options.KeepAliveTimeout < TimeSpan.Zero)
         {
             failures.Add("Chat:KeepAliveInterval and Chat:KeepAliveTimeout must not be negative.");
+        }
+
+        if (options.MessagesPerSecond < 1 || options.MessageBurst < 1 || options.FloodDisconnectAfter < 1)
+        {
+            failures.Add("Chat:MessagesPerSecond, Chat:MessageBurst and Chat:FloodDisconnectAfter must be at least 1.");
+        }
+
+        if (options.MaxConnections < 1 || options.MaxConnectionsPerAddress < 1)
+        {
+            failures.Add("Chat:MaxConnections and Chat:MaxConnectionsPerAddress must be at least 1.");
+        }
+
+        if (options.RequestHeadersTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Chat:RequestHeadersTimeout must be positive.");
         }
 
         if (options.CloseTimeout <= TimeSpan.Zero)

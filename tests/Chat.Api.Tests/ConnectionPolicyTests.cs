@@ -22,7 +22,12 @@ public sealed class ConnectionPolicyTests
     [Fact]
     public async Task A_client_that_stops_reading_is_dropped_as_too_slow_while_the_others_get_everything()
     {
-        await using var api = new ChatApiFactory(new() { ["Chat:OutboundQueueCapacity"] = "64" });
+        await using var api = new ChatApiFactory(new()
+        {
+            ["Chat:OutboundQueueCapacity"] = "64",
+            ["Chat:MessagesPerSecond"] = "100000",
+            ["Chat:MessageBurst"] = "100000",
+        });
         await using var stuck = await RawSocketClient.ConnectAsync(api.HttpAddress, "stuck");
         await using var alice = await api.ConnectAsync("alice");
         await alice.NextEventAsync("user_joined");

@@ -45,10 +45,10 @@ public sealed class TelemetryTests
         };
         ActivitySource.AddActivityListener(activityListener);
 
-        await using (var alice = await api.ConnectAsync("alice", room: "telemetry"))
+        await using var alice = await api.ConnectAsync("alice", room: "telemetry");
+        await alice.NextEventAsync();
         await using (var bob = await api.ConnectAsync("bob", room: "telemetry"))
         {
-            await alice.NextEventAsync();
             await alice.NextEventAsync("user_joined");
             for (var i = 0; i < 3; i++)
             {
@@ -61,6 +61,8 @@ public sealed class TelemetryTests
             await bob.CloseAsync();
             await alice.NextEventAsync("user_left");
         }
+
+        await alice.CloseAsync();
 
         await WaitUntilAsync(() => totals.GetValueOrDefault("chat.connections") == 0 && spans.Count(s => s.OperationName == "chat.leave") == 2);
 

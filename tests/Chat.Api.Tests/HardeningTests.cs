@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Chat.Api.Tests;
+
+public sealed class HardeningTests
+{
+    [Fact]
+    public async Task Invalid_utf8_closes_with_1007_and_others_carry_on()
+    {
+        await using var api = new ChatApiFactory();
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+
+        await alice.SendAsync([0x68, 0xC3, 0x28], WebSocketMessageType.Text);
+
+        Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, (await alice.WaitForCloseAsync()).Status);
+        Assert.Equal("alice", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
+    }
+
+    [Fact]
+    public async Task A_flooding_client_is_told_to_slow_down_then_disconnected_while_others_chat_on()
+    {
+        await using var api = new ChatApiFactory(new()
+        {
+            ["Chat:MessagesPerSecond"] = "2",
+            ["Chat:MessageBurst"] = "5",
+            ["Chat:FloodDisconnectAfter"] = "200",
+        });
+        await using var flooder = await api.ConnectAsync("flooder");
+        await flooder.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+        await flooder.NextEventAsync("user_joined");
+
+        var flood = Task.Run(async () =>
+        {
+            for (var i = 0; i < 400 && flooder.State == WebSocketState.Open; i++)
+            {
+                await flooder.SendMessageAsync($"spam {i}");
+            }
+        }, TestContext.Current.CancellationToken);
+
+        // Bob's own messages keep flowing at normal speed while the flood is refused.
+        var roundTrips = new List<TimeSpan>();
+        var flooderLeft = false;
+        for (var i = 0; i < 3; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await bob.SendMessageAsync($"bob {i}");
+            JsonElement seen;
+            while ((seen = await bob.NextEventAsync()).GetProperty("message").GetString() != $"bob {i}")
+            {
+                flooderLeft |= seen.GetProperty("type").GetString() == "user_left";
+            }
+
+            roundTrips.Add(Stopwatch.GetElapsedTime(started));
+        }
+
+        var (status, reason) = await flooder.WaitForCloseAsync(TimeSpan.FromSeconds(20));
+        await flood;
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        Assert.Contains("Too many messages", reason, StringComparison.Ordinal);
+        Assert.All(roundTrips, t => Assert.True(t < TimeSpan.FromSeconds(2), $"Bob waited {t} during the flood."));
+        if (!flooderLeft)
+        {
+            Assert.Equal("flooder", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Messages_over_the_rate_get_an_error_and_are_not_broadcast()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "1", ["Chat:MessageBurst"] = "3" });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await alice.SendMessageAsync($"m{i}");
+        }
+
+        var events = new List<JsonElement>();
+        for (var i = 0; i < 5; i++)
+        {
+            events.Add(await alice.NextEventAsync());
+        }
+
+        Assert.Equal(3, events.Count(e => e.GetProperty("type").GetString() == "chat_message"));
+        var errors = events.Where(e => e.GetProperty("type").GetString() == "error").ToArray();
+        Assert.True(errors.Length >= 1, "At least one message over the burst is refused.");
+        Assert.All(errors, e => Assert.StartsWith("Slow down", e.GetProperty("message").GetString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Upgrades_over_the_connection_limits_are_refused_with_a_status_code()
+    {
+        await using (var perAddress = new ChatApiFactory(new() { ["Chat:MaxConnectionsPerAddress"] = "2" }))
+        {
+            await using var a = await perAddress.ConnectAsync("a");
+            await using var b = await perAddress.ConnectAsync("b");
+            var refused = await Assert.ThrowsAsync<WebSocketConnectException>(() => perAddress.ConnectAsync("c"));
+            Assert.Equal(429, refused.StatusCode);
+
+            await a.CloseAsync();
+            await WaitForAsync(async () => (await TryConnectAsync(perAddress, "c")) is { } c && await Dispose(c));
+        }
+
+        await using var total = new ChatApiFactory(new() { ["Chat:MaxConnections"] = "1" });
+        await using var only = await total.ConnectAsync("only");
+        var full = await Assert.ThrowsAsync<WebSocketConnectException>(() => total.ConnectAsync("second"));
+        Assert.Equal(503, full.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_peer_that_vanishes_without_closing_is_removed_by_the_keep_alive()
+    {
+        await using var api = new ChatApiFactory(new()
+        {
+            ["Chat:KeepAliveInterval"] = "00:00:00.500",
+            ["Chat:KeepAliveTimeout"] = "00:00:01",
+        });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+        await using var silent = await RawSocketClient.ConnectAsync(api.HttpAddress, "silent");
+        await alice.NextEventAsync("user_joined");
+
+        var started = Stopwatch.GetTimestamp();
+        var left = await alice.NextEventAsync("user_left", TimeSpan.FromSeconds(15));
+        Assert.Equal("silent", left.GetProperty("user_name").GetString());
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_half_sent_upgrade_request_is_cut_off_after_the_header_timeout()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:RequestHeadersTimeout"] = "00:00:01" });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(api.HttpAddress.Host, api.HttpAddress.Port, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("GET /ws/slowloris HTTP/1.1\r\nHost: x\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var buffer = new byte[1024];
+        var total = 0;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+            {
+                total += read;
+            }
+        }
+        catch (IOException)
+        {
+            // A reset is as good as a close: the server let go.
+        }
+
+        Assert.False(timeout.IsCancellationRequested, "The server kept the half-open request.");
+    }
+
+    [Fact]
+    public async Task Api_answers_carry_security_headers_and_problems_carry_no_exception_details()
+    {
+        await using var api = new ChatApiFactory();
+        using var http = api.CreateHttpClient();
+        using var stats = await http.GetAsync(new Uri("/stats", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal("nosniff", stats.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", stats.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", stats.Headers.GetValues("Referrer-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", stats.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.False(stats.Headers.Contains("Server"));
+
+        using var missing = await http.GetAsync(new Uri("/room/no-such-room/stats", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var body = await missing.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_thousand_connect_disconnect_cycles_beside_chat_traffic_leave_no_member_behind()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "100000", ["Chat:MessageBurst"] = "100000" });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var chatter = Task.Run(async () =>
+        {
+            for (var i = 0; i < 100_000 && !stop.IsCancellationRequested; i++)
+            {
+                await alice.SendMessageAsync($"m{i}");
+                await Task.Delay(5, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        var drainBob = Task.Run(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await bob.NextEventAsync(TimeSpan.FromSeconds(30));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+
+        const int workers = 10;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 1000 / workers; i++)
+            {
+                var client = await api.ConnectAsync($"c{w}-{i}", room: i % 3 == 0 ? $"side{w % 2}" : null);
+                await client.NextEventAsync();
+                if (i % 2 == 0)
+                {
+                    await client.CloseAsync();
+                }
+                else
+                {
+                    client.Abort();
+                }
+
+                await client.DisposeAsync();
+            }
+        }, TestContext.Current.CancellationToken)));
+
+        await stop.CancelAsync();
+        await chatter;
+        using var http = api.CreateHttpClient();
+        var stats = await WaitForStatsAsync(http, s => s.GetProperty("total_users").GetInt32() == 2);
+        Assert.Equal(2, stats.GetProperty("total_users").GetInt32());
+        Assert.Equal(["general"], stats.GetProperty("rooms").EnumerateArray().Select(r => r.GetProperty("room_id").GetString()));
+        Assert.Equal(2, stats.GetProperty("rooms")[0].GetProperty("user_count").GetInt32());
+        Assert.Equal(WebSocketState.Open, alice.State);
+    }
+
+    private static async Task<JsonElement> WaitForStatsAsync(HttpClient http, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var stats = await http.GetFromJsonAsync<JsonElement>(new Uri("/stats", UriKind.Relative), TestContext.Current.CancellationToken);
+            if (condition(stats) || DateTime.UtcNow > deadline)
+            {
+                return stats;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task<TestChatClient?> TryConnectAsync(ChatApiFactory api, string name)
+    {
+        try
+        {
+            return await api.ConnectAsync(name);
+        }
+        catch (WebSocketConnectException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<bool> Dispose(TestChatClient client)
+    {
+        await client.DisposeAsync();
+        return true;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 10 s.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}
