@@ -63,7 +63,8 @@ internal static partial class ChatSocketEndpoint
             Result<JoinedRoom> joined;
             using (var activity = ChatTelemetry.StartCommand("chat.join", room))
             {
-                joined = await sender.Send(new JoinRoomCommand(id, username, room), context.RequestAborted);
+                var name = RawUserName(context) ?? username;
+                joined = await sender.Send(new JoinRoomCommand(id, name, room), context.RequestAborted);
                 activity?.SetTag("chat.outcome", joined.Status.ToString());
             }
 
@@ -84,6 +85,24 @@ internal static partial class ChatSocketEndpoint
             broadcaster.Detach(id);
             telemetry.ConnectionClosed();
         }
+    }
+
+    /// <summary>
+    /// The name as the client encoded it, decoded once. Route values keep "%2F" encoded (a '/' would change the
+    /// route), so "a/b" would otherwise arrive as "a%2Fb".
+    /// </summary>
+    private static string? RawUserName(HttpContext context)
+    {
+        var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        const string prefix = "/ws/";
+        if (target is null || !target.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var end = target.IndexOfAny(['?', '#'], prefix.Length);
+        var segment = end < 0 ? target[prefix.Length..] : target[prefix.Length..end];
+        return segment.Contains('/', StringComparison.Ordinal) ? null : Uri.UnescapeDataString(segment);
     }
 
     /// <summary>Closes a socket that never joined; a browser sees the reason, which an HTTP refusal would hide.</summary>

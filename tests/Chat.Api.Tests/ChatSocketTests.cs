@@ -127,6 +127,16 @@ public sealed class ChatSocketTests : IAsyncLifetime
         Assert.Equal(twentyEmoji, (await emoji.NextEventAsync()).GetProperty("user_name").GetString());
     }
 
+    [Theory]
+    [InlineData("<b>bob</b>")]
+    [InlineData("50% off")]
+    [InlineData("a/b?c#d")]
+    public async Task A_name_with_url_significant_characters_arrives_as_typed(string name)
+    {
+        await using var client = await api.ConnectAsync(name);
+        Assert.Equal(name, (await client.NextEventAsync()).GetProperty("user_name").GetString());
+    }
+
     [Fact]
     public async Task A_name_already_in_the_room_is_refused_and_its_owner_keeps_it()
     {
