@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Chat.Web.Proxy;
 using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Net.Http.Headers;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -36,15 +37,17 @@ internal static class StaticSite
         // Proxied API traffic keeps the API's own encoding and WebSocket upgrades pass untouched.
         app.UseWhen(context => !IsApiPath(context.Request.Path), site => site.UseResponseCompression());
         app.UseDefaultFiles();
-        app.UseStaticFiles(new StaticFileOptions
-        {
-            OnPrepareResponse = context =>
-            {
-                var isPage = context.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase);
-                context.Context.Response.Headers[HeaderNames.CacheControl] = isPage ? PageCacheControl : AssetCacheControl;
-            },
-        });
+        app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = SetCacheControl });
+
+        // The original served its assets under /static/{file}; links written for it keep working.
+        app.UseStaticFiles(new StaticFileOptions { RequestPath = "/static", OnPrepareResponse = SetCacheControl });
         return app;
+    }
+
+    private static void SetCacheControl(StaticFileResponseContext context)
+    {
+        var isPage = context.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase);
+        context.Context.Response.Headers[HeaderNames.CacheControl] = isPage ? PageCacheControl : AssetCacheControl;
     }
 
     private static bool IsApiPath(PathString path)

@@ -51,6 +51,19 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Equal("DENY", Header(response, "X-Frame-Options"));
     }
 
+    [Theory]
+    [InlineData("/static/chat.js", "javascript")]
+    [InlineData("/static/style.css", "text/css")]
+    public async Task Assets_are_also_served_under_static_as_the_original_did(string path, string mediaType)
+    {
+        using var client = web.CreateRawClient();
+
+        using var response = await client.GetAsync(path, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(mediaType, response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_page_is_served_at_the_root_and_revalidated_on_every_load()
     {
