@@ -47,6 +47,8 @@ internal sealed partial class ChatConnection(
 
     private CloseReason? closeReason;
     private int refusedInARow;
+    private volatile bool accepting = true;
+    private int handling;
 
     public ConnectionId Id => id;
 
@@ -54,7 +56,7 @@ internal sealed partial class ChatConnection(
     public async Task RunAsync()
     {
         _ = outbox.Overflow.ContinueWith(
-            _ => CloseAndAbortLater(CloseReason.TooSlow), CancellationToken.None,
+            _ => DropTooSlow(), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         // Once a close has been asked for, the peer has CloseTimeout to finish it; then every pending read and
         // write on the socket is cancelled, which aborts it.
@@ -84,7 +86,7 @@ internal sealed partial class ChatConnection(
             }
 
             outbox.Complete();
-            lifetime.CancelAfter(options.CloseTimeout);
+            AbortAfter(DrainTimeout);
             await writer;
             await AwaitPeerCloseAsync();
         }
@@ -98,23 +100,39 @@ internal sealed partial class ChatConnection(
     }
 
     /// <summary>Asks the connection to end with this reason after sending what is already queued.</summary>
+    /// <summary>True while a message this connection accepted is still being fanned out.</summary>
+    public bool IsHandlingMessage => Volatile.Read(ref handling) > 0;
+
+    /// <summary>Refuses messages from now on; those already accepted still go out.</summary>
+    public void StopAccepting() => accepting = false;
+
     public void RequestClose(CloseReason reason)
     {
-        CloseAndAbortLater(reason);
+        closeReason ??= reason;
+        AbortAfter(DrainTimeout);
         outbox.Complete();
     }
 
-    private void CloseAndAbortLater(CloseReason reason)
+    /// <summary>The client stopped reading: what is queued for it is dropped, and so is it if it stays silent.</summary>
+    private void DropTooSlow()
     {
-        if (closeReason is null && outbox.HasOverflowed)
+        if (closeReason is null)
         {
             telemetry.ClientDropped("TooSlow");
         }
 
-        closeReason ??= reason;
+        closeReason ??= CloseReason.TooSlow;
+        AbortAfter(options.CloseTimeout);
+    }
+
+    /// <summary>Frames already queued go out first; a client reading too slowly for that is cut off in the end.</summary>
+    private TimeSpan DrainTimeout => options.CloseTimeout * 5;
+
+    private void AbortAfter(TimeSpan delay)
+    {
         try
         {
-            lifetime.CancelAfter(options.CloseTimeout);
+            lifetime.CancelAfter(delay);
         }
         catch (ObjectDisposedException)
         {
@@ -204,6 +222,27 @@ internal sealed partial class ChatConnection(
         }
 
         refusedInARow = 0;
+        Interlocked.Increment(ref handling);
+        try
+        {
+            return await HandleAcceptedTextAsync(frame);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref handling);
+        }
+    }
+
+    private async ValueTask<CloseReason?> HandleAcceptedTextAsync(ReadOnlyMemory<byte> frame)
+    {
+        // Read after the increment above, so a shutdown that saw no message in hand also sees this refusal.
+        if (!accepting)
+        {
+            telemetry.MessageRejected("shutting_down");
+            SendError("Server is shutting down; this message was not sent.");
+            return null;
+        }
+
         var text = InboundMessageParser.Parse(frame.Span, out var parseError);
         if (text is null)
         {
@@ -251,6 +290,9 @@ internal sealed partial class ChatConnection(
             if (closeReason is { } reason && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await socket.CloseOutputAsync(reason.Status, reason.FittedDescription, lifetime.Token);
+
+                // Our close is out: the peer now has CloseTimeout to answer it.
+                AbortAfter(options.CloseTimeout);
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)

@@ -8,8 +8,11 @@ public sealed class ConnectionOptions
     /// <summary>Frames queued for one client before it counts as too slow and is disconnected.</summary>
     public int OutboundQueueCapacity { get; set; } = 1024;
 
-    /// <summary>Largest incoming message in bytes, fragments included; enough for 1000 emoji escaped as JSON.</summary>
-    public int MaxMessageBytes { get; set; } = 64 * 1024;
+    /// <summary>
+    /// Largest incoming message in bytes, fragments included: room for 1000 family emoji (seven code points each)
+    /// sent as \u-escaped JSON, about 66 KB.
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = 128 * 1024;
 
     /// <summary>How often the server pings an idle client.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);

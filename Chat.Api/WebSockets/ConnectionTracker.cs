@@ -66,9 +66,26 @@ internal sealed class ConnectionTracker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops taking messages everywhere, lets those already accepted finish their fan-out, then closes every
+    /// connection after its queue drains: no accepted message is lost to a stop.
+    /// </summary>
     private void CloseAll()
     {
-        foreach (var connection in connections.Values)
+        var open = connections.Values.ToArray();
+        foreach (var connection in open)
+        {
+            connection.StopAccepting();
+        }
+
+        var deadline = Environment.TickCount64 + (long)options.CloseTimeout.TotalMilliseconds;
+        var spinner = default(SpinWait);
+        while (open.Any(c => c.IsHandlingMessage) && Environment.TickCount64 < deadline)
+        {
+            spinner.SpinOnce();
+        }
+
+        foreach (var connection in open)
         {
             connection.RequestClose(CloseReason.ShuttingDown);
         }

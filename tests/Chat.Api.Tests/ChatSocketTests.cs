@@ -230,14 +230,14 @@ public sealed class ChatSocketTests : IAsyncLifetime
         await using (bob)
         {
             var chunk = Encoding.UTF8.GetBytes(new string('a', 16 * 1024));
-            for (var i = 0; i < 5; i++)
+            for (var i = 0; i < 9; i++)
             {
                 await alice.SendAsync(chunk, WebSocketMessageType.Text, endOfMessage: false);
             }
 
             var (status, reason) = await alice.WaitForCloseAsync();
             Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
-            Assert.Contains("65536", reason, StringComparison.Ordinal);
+            Assert.Contains("131072", reason, StringComparison.Ordinal);
             Assert.Equal("alice", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
         }
     }

@@ -75,6 +75,73 @@ public sealed class ConnectionPolicyTests
     }
 
     [Fact]
+    public async Task Every_message_accepted_before_a_stop_reaches_everyone_before_the_1001()
+    {
+        var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "100000", ["Chat:MessageBurst"] = "100000" });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+        await alice.NextEventAsync("user_joined");
+
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < 100_000 && alice.State == WebSocketState.Open; i++)
+            {
+                try
+                {
+                    // Brisk but readable: a sender far faster than it reads would rightly be dropped as too slow.
+                    await alice.SendMessageAsync($"m{i}");
+                    if (i % 10 == 0)
+                    {
+                        await Task.Delay(1, CancellationToken.None);
+                    }
+                }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+        var seenByAlice = ReadMessagesUntilClosedAsync(alice);
+        var seenByBob = ReadMessagesUntilClosedAsync(bob);
+
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        await api.DisposeAsync();
+        var (aliceMessages, aliceStatus) = await seenByAlice;
+        var (bobMessages, bobStatus) = await seenByBob;
+        await sending;
+
+        Assert.NotEmpty(aliceMessages);
+        Assert.Equal(aliceMessages, bobMessages);
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, aliceStatus);
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, bobStatus);
+    }
+
+    private static Task<(List<string> Messages, WebSocketCloseStatus? Status)> ReadMessagesUntilClosedAsync(TestChatClient client) =>
+        Task.Run(async () =>
+        {
+            var messages = new List<string>();
+            while (true)
+            {
+                JsonElement next;
+                try
+                {
+                    next = await client.NextEventAsync(TimeSpan.FromSeconds(20));
+                }
+                catch (InvalidOperationException)
+                {
+                    return (messages, client.CloseStatus);
+                }
+
+                if (next.GetProperty("type").GetString() == "chat_message")
+                {
+                    messages.Add(next.GetProperty("message").GetString()!);
+                }
+            }
+        });
+
+    [Fact]
     public async Task Stopping_the_server_closes_every_client_with_1001()
     {
         var api = new ChatApiFactory();

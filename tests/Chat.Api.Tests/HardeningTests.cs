@@ -25,6 +25,40 @@ public sealed class HardeningTests
         Assert.Equal("alice", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
     }
 
+    [Theory]
+    [InlineData("bell\u0007", "control characters")]
+    [InlineData("null\u0000byte", "control characters")]
+    [InlineData("\u200b\u200b", "must not be empty")]
+    [InlineData("emoji-over", "at most 1000")]
+    [InlineData("combining-over", "at most 1000")]
+    public async Task Bad_text_is_refused_to_the_sender_alone_and_text_at_the_limit_is_delivered(string text, string error)
+    {
+        await using var api = new ChatApiFactory();
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+        await alice.NextEventAsync("user_joined");
+        var family = "👨‍👩‍👧‍👦";
+        var accented = "e\u0301\u0323";
+        var (over, atLimit) = text switch
+        {
+            "emoji-over" => (string.Concat(Enumerable.Repeat(family, 1001)), string.Concat(Enumerable.Repeat(family, 1000))),
+            "combining-over" => (string.Concat(Enumerable.Repeat(accented, 1001)), string.Concat(Enumerable.Repeat(accented, 1000))),
+            _ => (text, "fine"),
+        };
+
+        await alice.SendMessageAsync(over);
+        var refusal = await alice.NextEventAsync();
+        Assert.Equal("error", refusal.GetProperty("type").GetString());
+        Assert.Contains(error, refusal.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        await alice.SendMessageAsync(atLimit);
+        var delivered = await bob.NextEventAsync();
+        Assert.Equal("chat_message", delivered.GetProperty("type").GetString());
+        Assert.Equal(atLimit.Normalize(), delivered.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_flooding_client_is_told_to_slow_down_then_disconnected_while_others_chat_on()
     {
