@@ -41,6 +41,15 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
 
+        // The OTLP exporter retries by itself; the standard handler on top would retry its retries, log every
+        // attempt (which is exported in turn) and, with its circuit open, throw where the exporter expects none.
+#pragma warning disable EXTEXP0001 // Experimental, but it is the library's own way to exempt one client from the defaults.
+        foreach (var exporterClient in (string[])["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"])
+        {
+            builder.Services.AddHttpClient(exporterClient).RemoveAllResilienceHandlers();
+        }
+#pragma warning restore EXTEXP0001
+
         return builder;
     }
 
