@@ -39,7 +39,7 @@ internal static partial class ChatSocketEndpoint
         }
 
         var settings = options.Value;
-        if (!OriginPolicy.IsAllowed(context.Request.Headers.Origin, settings.AllowedOrigins))
+        if (!OriginPolicy.IsAllowed(context.Request, settings.AllowedOrigins))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;

@@ -20,6 +20,26 @@ public sealed class ConnectionPolicyTests
     }
 
     [Fact]
+    public async Task A_page_of_the_same_site_may_connect_directly_or_through_the_proxy()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:AllowedOrigins:0"] = "http://chat.example" });
+        var ownOrigin = $"http://{api.HttpAddress.Authority}";
+
+        await using var direct = await api.ConnectAsync("alice", origin: ownOrigin);
+        Assert.Equal("user_joined", (await direct.NextEventAsync()).GetProperty("type").GetString());
+
+        using var proxied = new ClientWebSocket();
+        proxied.Options.SetRequestHeader("Origin", "http://127.0.0.1:5000");
+        proxied.Options.SetRequestHeader("X-Forwarded-Host", "127.0.0.1:5000");
+        await proxied.ConnectAsync(new Uri(api.WebSocketAddress, "/ws/bob"), TestContext.Current.CancellationToken);
+        Assert.Equal(WebSocketState.Open, proxied.State);
+
+        var foreign = await Assert.ThrowsAsync<WebSocketConnectException>(
+            () => api.ConnectAsync("mallory", origin: "http://127.0.0.1:5000"));
+        Assert.Equal(403, foreign.StatusCode);
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_is_dropped_as_too_slow_while_the_others_get_everything()
     {
         await using var api = new ChatApiFactory(new()
