@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Chat.LoadGen;
+
+/// <summary>One Markdown table of every result in a JSON-lines file, with each server's ratio to the baseline.</summary>
+internal static class Report
+{
+    private static readonly (string Scenario, string[] Keys)[] Shown =
+    [
+        ("fanout", ["deliveries_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "lost", "duplicated", "out_of_order",
+            "server_cpu_us_per_delivery", "server_cpu_s_per_100k", "server_peak_rss_mb", "generator_cores", "generator_bound", "error"]),
+        ("ramp", ["max_deliveries_per_s", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
+            "generator_bound", "stopped_because", "error"]),
+        ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s", "kb_per_connection",
+            "server_peak_rss_mb", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s"]),
+        ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",
+            "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "error"]),
+    ];
+
+    public static int Print(Settings settings)
+    {
+        var path = settings.Text("in", "results.jsonl");
+        var baseline = settings.Text("baseline", "raw");
+        var rows = File.ReadLines(path)
+            .Where(line => !string.IsNullOrWhiteSpace(line))
+            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
+            .ToList();
+        var servers = rows.Select(r => r.GetProperty("server").GetString()!).Distinct().ToList();
+        var others = servers.Where(s => s != baseline).ToList();
+        Console.WriteLine($"| scenario | figure | {string.Join(" | ", servers)} | {string.Join(" | ", others.Select(o => $"{o} / {baseline}"))} |");
+        Console.WriteLine($"|---|---|{string.Concat(servers.Select(_ => "---|"))}{string.Concat(others.Select(_ => "---|"))}");
+        foreach (var (scenario, keys) in Shown)
+        {
+            var byServer = servers.ToDictionary(
+                s => s,
+                s => rows.LastOrDefault(r => r.GetProperty("scenario").GetString() == scenario && r.GetProperty("server").GetString() == s));
+            if (byServer.Values.All(r => r.ValueKind == JsonValueKind.Undefined))
+            {
+                continue;
+            }
+
+            foreach (var key in keys)
+            {
+                var cells = servers.Select(s => Cell(byServer[s], key)).ToList();
+                if (cells.All(c => c.Length == 0))
+                {
+                    continue;
+                }
+
+                var ratios = others.Select(o => Ratio(byServer[o], byServer.GetValueOrDefault(baseline), key));
+                Console.WriteLine($"| {scenario} | {key} | {string.Join(" | ", cells)} | {string.Join(" | ", ratios)} |");
+            }
+        }
+
+        return 0;
+    }
+
+    private static string Cell(JsonElement row, string key)
+    {
+        if (row.ValueKind == JsonValueKind.Undefined || !row.TryGetProperty(key, out var value))
+        {
+            return string.Empty;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.Number => Result.Format(value.GetDouble()),
+            JsonValueKind.True => "yes",
+            JsonValueKind.False => "no",
+            JsonValueKind.Null => "n/a",
+            _ => value.GetString() ?? string.Empty,
+        };
+    }
+
+    private static string Ratio(JsonElement row, JsonElement baseline, string key)
+    {
+        if (row.ValueKind == JsonValueKind.Undefined || baseline.ValueKind == JsonValueKind.Undefined
+            || !row.TryGetProperty(key, out var value) || !baseline.TryGetProperty(key, out var reference)
+            || value.ValueKind != JsonValueKind.Number || reference.ValueKind != JsonValueKind.Number
+            || reference.GetDouble() == 0)
+        {
+            return string.Empty;
+        }
+
+        return (value.GetDouble() / reference.GetDouble()).ToString("0.00", CultureInfo.InvariantCulture) + "×";
+    }
+}

@@ -1,0 +1,442 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Chat.LoadGen;
+
+/// <summary>What one paced phase measured.</summary>
+internal sealed record Phase(
+    double TargetDeliveriesPerSecond,
+    double DeliveriesPerSecond,
+    double SentPerSecond,
+    Histogram Latency,
+    double ServerCpuUsPerDelivery,
+    double GeneratorCores,
+    bool Drained,
+    long Lost,
+    long Duplicates,
+    long OutOfOrder,
+    int Closed)
+{
+    public bool GeneratorBound => GeneratorCores >= 0.9 * Environment.ProcessorCount;
+}
+
+internal static class Scenarios
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+    public static async Task<Result> FanoutAsync(Settings settings)
+    {
+        var server = new ProcessProbe(settings.ServerPid);
+        await using var crowd = new Crowd(settings);
+        var result = new Result("fanout", settings.Label);
+        if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
+        {
+            return result;
+        }
+
+        using var memory = MemorySampler.Start(server);
+        var phase = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, null);
+        AddPhase(result, phase, settings);
+        result.Add("server_peak_rss_mb", memory.PeakMb);
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
+        return result;
+    }
+
+    /// <summary>Raises the rate step by step until p99 passes the limit, something is lost, or the generator saturates.</summary>
+    public static async Task<Result> RampAsync(Settings settings)
+    {
+        var server = new ProcessProbe(settings.ServerPid);
+        await using var crowd = new Crowd(settings);
+        var result = new Result("ramp", settings.Label);
+        if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
+        {
+            return result;
+        }
+
+        using var memory = MemorySampler.Start(server);
+        var started = Stopwatch.GetTimestamp();
+        var rate = settings.Rate;
+        Phase? best = null;
+        double bestRate = 0, failedRate = 0;
+        var stopReason = "step limit";
+        var steps = new List<string>();
+        var refinements = 2;
+        for (var step = 0; step < settings.RampSteps; step++)
+        {
+            if (Stopwatch.GetElapsedTime(started).TotalSeconds > settings.MaxSeconds)
+            {
+                stopReason = "time limit";
+                break;
+            }
+
+            var phase = await RunPhaseAsync(crowd, server, rate, settings.WarmupSeconds, settings.DurationSeconds, null);
+            var failure = Failure(phase, settings);
+            steps.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{rate:0.#}/s/sender: {phase.DeliveriesPerSecond:N0}/s p99 {phase.Latency.PercentileMs(0.99):0.##} ms " +
+                $"cpu {phase.ServerCpuUsPerDelivery:0.###} us gen {phase.GeneratorCores:0.00}{(failure is null ? "" : " FAIL " + failure)}"));
+            Console.WriteLine($"  step {steps[^1]}");
+            if (failure is null)
+            {
+                (best, bestRate) = (phase, rate);
+            }
+            else
+            {
+                failedRate = rate;
+                stopReason = phase.GeneratorBound ? failure + " (generator-bound)" : failure;
+                if (phase.Closed > 0 || !phase.Drained || best is null)
+                {
+                    break;
+                }
+            }
+
+            // Geometric steps up; once a step has failed, bisect between the last pass and the first failure.
+            if (failedRate > 0)
+            {
+                if (refinements-- == 0)
+                {
+                    break;
+                }
+
+                rate = (bestRate + failedRate) / 2;
+            }
+            else
+            {
+                rate *= settings.RampFactor;
+            }
+        }
+
+        result.Add("clients", crowd.Clients.Count).Add("senders", settings.Senders);
+        result.Add("max_deliveries_per_s", best?.DeliveriesPerSecond ?? 0.0);
+        result.Add("max_at_rate_per_sender", bestRate);
+        result.Add("p99_ms_at_max", best?.Latency.PercentileMs(0.99) ?? double.NaN);
+        result.Add("server_cpu_us_per_delivery_at_max", best?.ServerCpuUsPerDelivery ?? double.NaN);
+        result.Add("generator_cores_at_max", best?.GeneratorCores ?? double.NaN);
+        result.Add("generator_bound", stopReason.Contains("generator", StringComparison.Ordinal) || (best?.GeneratorBound ?? false));
+        result.Add("stopped_because", stopReason);
+        result.Add("server_peak_rss_mb", memory.PeakMb);
+        result.Add("steps", string.Join(" | ", steps));
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
+        return result;
+    }
+
+    /// <summary>C idle clients join one room, stay, and leave; /stats must come back to zero.</summary>
+    public static async Task<Result> ConnectionsAsync(Settings settings)
+    {
+        var server = new ProcessProbe(settings.ServerPid);
+        var result = new Result("connections", settings.Label);
+        using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(10) };
+        await using var crowd = new Crowd(settings);
+        // Settle the server (JIT, first room) with one client before measuring its memory.
+        await WarmUpAsync(settings);
+        await Task.Delay(500);
+        var before = server.MemoryKib().Rss;
+        var timeout = TimeSpan.FromSeconds(settings.MaxSeconds);
+        var started = Stopwatch.GetTimestamp();
+        await crowd.ConnectAsync(settings.Clients, 0, timeout);
+        var connected = crowd.Clients.Count;
+        var connectSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var expectedJoins = (long)connected * (connected + 1) / 2;
+        var allJoined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, timeout - Stopwatch.GetElapsedTime(started));
+        var joinedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var joins = crowd.Joins;
+        await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds));
+        var held = server.MemoryKib();
+        var openAfterHold = crowd.Clients.Count(c => !c.Closed);
+        var reported = await TotalUsersAsync(http);
+
+        var closing = Stopwatch.GetTimestamp();
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(30));
+        var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(60));
+        var zeroSeconds = Stopwatch.GetElapsedTime(closing).TotalSeconds;
+
+        result.Add("connections_requested", settings.Clients).Add("connected", connected)
+            .Add("connect_failures", crowd.ConnectFailures).Add("first_connect_error", crowd.FirstConnectError ?? "")
+            .Add("connect_s", connectSeconds).Add("connects_per_s", connected / connectSeconds)
+            .Add("joins_expected", expectedJoins).Add("joins_delivered", joins).Add("all_joins_delivered", allJoined)
+            .Add("all_joined_after_s", joinedSeconds)
+            .Add("open_after_hold", openAfterHold).Add("stats_total_users_held", reported)
+            .Add("server_rss_before_mb", before / 1024.0).Add("server_rss_held_mb", held.Rss / 1024.0)
+            .Add("server_peak_rss_mb", held.Peak / 1024.0)
+            .Add("kb_per_connection", connected == 0 ? double.NaN : (held.Rss - before) / (double)connected)
+            .Add("stats_zero_after_close", zero).Add("stats_zero_after_s", zeroSeconds);
+        return result;
+    }
+
+    /// <summary>
+    /// The same chat twice: once with everyone reading, once with one client that stops reading. Compares the
+    /// others' p99, samples the server's memory, and notes when (and how) the slow client was dropped.
+    /// </summary>
+    public static async Task<Result> SlowAsync(Settings settings)
+    {
+        var server = new ProcessProbe(settings.ServerPid);
+        await using var crowd = new Crowd(settings);
+        var result = new Result("slow", settings.Label);
+        var slowIndex = settings.Clients - 1;
+        // A small receive window so the kernel holds little for the slow client and the server feels it soon.
+        if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result, i => i == slowIndex ? 4096 : 0))
+        {
+            return result;
+        }
+
+        var slow = crowd.Clients[^1];
+        bool Others(LoadClient c) => c != slow;
+        long droppedAt = 0;
+        crowd.Clients[0].UserLeft = (_, name) =>
+        {
+            if (name == slow.Name)
+            {
+                Interlocked.CompareExchange(ref droppedAt, Stopwatch.GetTimestamp(), 0);
+            }
+        };
+
+        var without = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, Others);
+        var rssBefore = server.MemoryKib().Rss;
+        crowd.ResetLatency();
+
+        var series = new List<string>();
+        var stoppedAt = 0L;
+        var nextSample = 0.0;
+        var with = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, Others,
+            onWindowStart: () =>
+            {
+                slow.Pause();
+                stoppedAt = Stopwatch.GetTimestamp();
+            },
+            onTick: elapsed =>
+            {
+                if (stoppedAt != 0 && Stopwatch.GetElapsedTime(stoppedAt).TotalSeconds >= nextSample)
+                {
+                    series.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{nextSample:0}s:{server.MemoryKib().Rss / 1024.0:0}"));
+                    nextSample += 1;
+                }
+            },
+            beforeDrain: slow.Resume);
+
+        var (peakRss, peak) = server.MemoryKib();
+        await Crowd.WaitUntilAsync(() => slow.Closed, TimeSpan.FromSeconds(3));
+        var p99Without = without.Latency.PercentileMs(0.99);
+        var p99With = with.Latency.PercentileMs(0.99);
+        result.Add("clients", crowd.Clients.Count).Add("senders", settings.Senders).Add("rate_per_sender", settings.Rate)
+            .Add("padding_bytes", settings.Padding)
+            .Add("p50_ms_without", without.Latency.PercentileMs(0.5)).Add("p99_ms_without", p99Without)
+            .Add("p50_ms_with_slow", with.Latency.PercentileMs(0.5)).Add("p99_ms_with_slow", p99With)
+            .Add("max_ms_with_slow", with.Latency.Max / 1000.0)
+            .Add("p99_ratio", p99With / p99Without)
+            .Add("others_lost", without.Lost + with.Lost).Add("others_out_of_order", with.OutOfOrder + with.Duplicates)
+            .Add("others_closed", with.Closed)
+            .Add("slow_dropped", droppedAt != 0)
+            .Add("slow_dropped_after_s", droppedAt == 0 ? double.NaN : Stopwatch.GetElapsedTime(stoppedAt, droppedAt).TotalSeconds)
+            .Add("slow_close", slow.CloseCode != 0 ? $"{slow.CloseCode} {slow.CloseReason}"
+                : slow.CloseReason is { } hubClose ? hubClose
+                : slow.Closed ? "ended without a close frame" : "still open")
+            .Add("server_rss_before_slow_mb", rssBefore / 1024.0).Add("server_rss_end_mb", peakRss / 1024.0)
+            .Add("server_peak_rss_mb", peak / 1024.0)
+            .Add("server_rss_mb_over_time", string.Join(' ', series))
+            .Add("generator_cores", with.GeneratorCores);
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
+        return result;
+    }
+
+    private static async Task<bool> JoinEveryoneAsync(
+        Crowd crowd, Settings settings, int clients, int senders, Result result, Func<int, int>? receiveBufferFor = null)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await crowd.ConnectAsync(clients, senders, TimeSpan.FromSeconds(60), receiveBufferFor);
+        var expectedJoins = (long)crowd.Clients.Count * (crowd.Clients.Count + 1) / 2;
+        var joined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, TimeSpan.FromSeconds(60));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {crowd.Clients.Count} clients joined in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s ({crowd.Joins}/{expectedJoins} join notices)"));
+        if (crowd.Clients.Count == clients && joined)
+        {
+            return true;
+        }
+
+        result.Add("error", $"only {crowd.Clients.Count}/{clients} connected ({crowd.FirstConnectError}), joins {crowd.Joins}/{expectedJoins}");
+        return false;
+    }
+
+    private static async Task<Phase> RunPhaseAsync(
+        Crowd crowd,
+        ProcessProbe server,
+        double rate,
+        double warmupSeconds,
+        double durationSeconds,
+        Func<LoadClient, bool>? include,
+        Action? onWindowStart = null,
+        Action<TimeSpan>? onTick = null,
+        Action? beforeDrain = null)
+    {
+        long deliveriesAtStart = 0, deliveriesAtEnd = 0, sentAtStart = 0, sentAtEnd = 0;
+        double cpuAtStart = 0, cpuAtEnd = 0;
+        var ownAtStart = default(OwnCpu);
+        var ownAtEnd = default(OwnCpu);
+        long windowStart = 0, windowEnd = 0;
+        long IncludedDeliveries() => crowd.Sum(c => include is null || include(c) ? Volatile.Read(ref c.Deliveries) : 0);
+
+        await Task.Factory.StartNew(() =>
+        {
+            crowd.SendFor(rate, TimeSpan.FromSeconds(warmupSeconds), onTick);
+            onWindowStart?.Invoke();
+            crowd.Window.Start = windowStart = Stopwatch.GetTimestamp();
+            crowd.Window.End = long.MaxValue;
+            deliveriesAtStart = IncludedDeliveries();
+            sentAtStart = crowd.TotalSent;
+            cpuAtStart = server.CpuSeconds();
+            ownAtStart = OwnCpu.Now();
+            crowd.SendFor(rate, TimeSpan.FromSeconds(durationSeconds), onTick);
+            crowd.Window.End = windowEnd = Stopwatch.GetTimestamp();
+            deliveriesAtEnd = IncludedDeliveries();
+            sentAtEnd = crowd.TotalSent;
+            cpuAtEnd = server.CpuSeconds();
+            ownAtEnd = OwnCpu.Now();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        beforeDrain?.Invoke();
+        var drained = await Crowd.WaitUntilAsync(() => crowd.AllDelivered(include), DrainTimeout);
+        var seconds = Stopwatch.GetElapsedTime(windowStart, windowEnd).TotalSeconds;
+        var delivered = deliveriesAtEnd - deliveriesAtStart;
+        var recipients = crowd.Clients.Count(c => include is null || include(c));
+        var (lost, duplicates, outOfOrder, closed) = crowd.Integrity(include);
+        var latency = crowd.MergedLatency(include);
+        return new Phase(
+            crowd.Clients.Count == 0 ? 0 : rate * Math.Min(crowd.Clients.Count, crowd.SenderCount) * recipients,
+            delivered / seconds,
+            (sentAtEnd - sentAtStart) / seconds,
+            latency,
+            delivered == 0 ? double.NaN : (cpuAtEnd - cpuAtStart) * 1e6 / delivered,
+            ownAtEnd.CoresSince(ownAtStart),
+            drained,
+            lost,
+            duplicates,
+            outOfOrder,
+            closed);
+    }
+
+    private static string? Failure(Phase phase, Settings settings)
+    {
+        if (phase.Closed > 0)
+        {
+            return $"{phase.Closed} clients closed";
+        }
+
+        if (!phase.Drained || phase.Lost > 0)
+        {
+            return $"lost {phase.Lost}";
+        }
+
+        if (phase.Duplicates + phase.OutOfOrder > 0)
+        {
+            return "duplicated or reordered";
+        }
+
+        var p99 = phase.Latency.PercentileMs(0.99);
+        if (!(p99 <= settings.P99LimitMs))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"p99 {p99:0} ms");
+        }
+
+        return phase.DeliveriesPerSecond < 0.9 * phase.TargetDeliveriesPerSecond ? "below the offered rate" : null;
+    }
+
+    private static void AddPhase(Result result, Phase phase, Settings settings)
+    {
+        result.Add("clients", settings.Clients).Add("senders", settings.Senders).Add("rate_per_sender", settings.Rate)
+            .Add("offered_deliveries_per_s", phase.TargetDeliveriesPerSecond)
+            .Add("deliveries_per_s", phase.DeliveriesPerSecond)
+            .Add("messages_sent_per_s", phase.SentPerSecond)
+            .Add("p50_ms", phase.Latency.PercentileMs(0.5)).Add("p90_ms", phase.Latency.PercentileMs(0.9))
+            .Add("p99_ms", phase.Latency.PercentileMs(0.99)).Add("max_ms", phase.Latency.Max / 1000.0)
+            .Add("latency_samples", phase.Latency.Count)
+            .Add("lost", phase.Lost).Add("duplicated", phase.Duplicates).Add("out_of_order", phase.OutOfOrder)
+            .Add("clients_closed", phase.Closed).Add("drained", phase.Drained)
+            .Add("server_cpu_s_per_100k", phase.ServerCpuUsPerDelivery / 10)
+            .Add("server_cpu_us_per_delivery", phase.ServerCpuUsPerDelivery)
+            .Add("generator_cores", phase.GeneratorCores).Add("generator_bound", phase.GeneratorBound);
+    }
+
+    private static async Task WarmUpAsync(Settings settings)
+    {
+        await using var crowd = new Crowd(settings);
+        await crowd.ConnectAsync(1, 0, TimeSpan.FromSeconds(10));
+        await Crowd.WaitUntilAsync(() => crowd.Joins >= 1, TimeSpan.FromSeconds(5));
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(2));
+    }
+
+    private static async Task<int> TotalUsersAsync(HttpClient http)
+    {
+        try
+        {
+            using var stats = JsonDocument.Parse(await http.GetStringAsync(new Uri("/stats", UriKind.Relative)));
+            return stats.RootElement.GetProperty("total_users").GetInt32();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            return -1;
+        }
+    }
+
+    private static async Task<bool> WaitForZeroUsersAsync(HttpClient http, TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < timeout)
+        {
+            if (await TotalUsersAsync(http) == 0)
+            {
+                return true;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Samples the server's resident memory every 250 ms and keeps the highest.</summary>
+internal sealed class MemorySampler : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+    private long peakKib;
+
+    private MemorySampler()
+    {
+    }
+
+    public double PeakMb => Volatile.Read(ref peakKib) / 1024.0;
+
+    public static MemorySampler Start(ProcessProbe server)
+    {
+        var sampler = new MemorySampler();
+        _ = sampler.RunAsync(server);
+        return sampler;
+    }
+
+    public void Dispose()
+    {
+        stop.Cancel();
+        stop.Dispose();
+    }
+
+    private async Task RunAsync(ProcessProbe server)
+    {
+        var token = stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested && server.Pid > 0)
+            {
+                var rss = server.MemoryKib().Rss;
+                if (rss > peakKib)
+                {
+                    Volatile.Write(ref peakKib, rss);
+                }
+
+                await Task.Delay(250, token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

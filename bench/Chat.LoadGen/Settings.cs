@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Net;
+
+namespace Chat.LoadGen;
+
+/// <summary>Command-line settings: <c>scenario --name value ...</c>.</summary>
+internal sealed class Settings
+{
+    private readonly Dictionary<string, string> values;
+
+    private Settings(string scenario, Dictionary<string, string> values)
+    {
+        Scenario = scenario;
+        this.values = values;
+    }
+
+    public string Scenario { get; }
+
+    public Uri Url => new(Text("url", "http://127.0.0.1:5000"));
+
+    public IPEndPoint EndPoint => new(IPAddress.Parse(Url.Host), Url.Port);
+
+    public WireProtocol Protocol => Text("protocol", "chat").ToUpperInvariant() switch
+    {
+        "CHAT" => WireProtocol.Chat,
+        "SIGNALR" => WireProtocol.SignalR,
+        var other => throw new ArgumentException($"Unknown protocol '{other}' (chat or signalr)."),
+    };
+
+    /// <summary>The server's name in results, e.g. Chat.Api.</summary>
+    public string Label => Text("label", "server");
+
+    public int ServerPid => Int("server-pid", 0);
+
+    public int Clients => Int("clients", 200);
+
+    public int Senders => Int("senders", 20);
+
+    /// <summary>Messages per second from each sender.</summary>
+    public double Rate => Double("rate", 10);
+
+    public double WarmupSeconds => Double("warmup", 3);
+
+    public double DurationSeconds => Double("duration", 10);
+
+    /// <summary>Upper bound on the whole run; each phase also has its own.</summary>
+    public double MaxSeconds => Double("max-seconds", 180);
+
+    public double P99LimitMs => Double("p99-limit-ms", 250);
+
+    public double RampFactor => Double("factor", 1.6);
+
+    public int RampSteps => Int("steps", 14);
+
+    public double HoldSeconds => Double("hold", 5);
+
+    /// <summary>Filler characters per message (at most about 900 keeps it under the 1000-character limit).</summary>
+    public int Padding => Int("pad", 0);
+
+    public int ConnectConcurrency => Int("connect-concurrency", 32);
+
+    public string? Output => values.GetValueOrDefault("out");
+
+    public string Room => Text("room", "bench");
+
+    public string PathFor(string name) => Protocol == WireProtocol.SignalR
+        ? $"/hub?username={name}"
+        : $"/ws/{name}?room={Room}";
+
+    public static Settings Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            throw new ArgumentException("Usage: Chat.LoadGen fanout|ramp|connections|slow|report [--name value]...");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 1; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
+            }
+
+            values[args[i][2..]] = args[++i];
+        }
+
+        return new Settings(args[0].ToUpperInvariant(), values);
+    }
+
+    public string Text(string name, string fallback) => values.GetValueOrDefault(name, fallback);
+
+    public int Int(string name, int fallback) =>
+        values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    public double Double(string name, double fallback) =>
+        values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+}
