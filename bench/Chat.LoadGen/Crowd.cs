@@ -51,7 +51,8 @@ internal sealed class Crowd : IAsyncDisposable
     public string NameOf(int index) => $"b{RunId}x{index}";
 
     /// <summary>Connects <paramref name="count"/> clients, a few at a time, and starts their receive loops.</summary>
-    public async Task ConnectAsync(int count, int senders, TimeSpan timeout, Func<int, int>? receiveBufferFor = null)
+    public async Task ConnectAsync(
+        int count, int senders, TimeSpan timeout, Func<int, int>? receiveBufferFor = null, int bufferSize = 64 * 1024)
     {
         sent = new long[senders];
         using var deadline = new CancellationTokenSource(timeout);
@@ -78,7 +79,7 @@ internal sealed class Crowd : IAsyncDisposable
                     var name = NameOf(index);
                     var client = await LoadClient.ConnectAsync(
                         settings.EndPoint, settings.PathFor(name), name, index, settings.Protocol, Window, senders,
-                        receiveBufferFor?.Invoke(index) ?? 0, deadline.Token);
+                        receiveBufferFor?.Invoke(index) ?? 0, bufferSize, deadline.Token);
                     slots[index] = client;
                     lock (loops)
                     {

@@ -11,7 +11,10 @@ internal sealed class Histogram
 {
     private const int Linear = 128;
     private const int SubBuckets = 64;
-    private readonly long[] counts = new long[Linear + (40 * SubBuckets)];
+    private const int Buckets = Linear + (40 * SubBuckets);
+
+    // Allocated on first use: idle clients in the connections scenario never record.
+    private long[] counts = [];
 
     public long Count { get; private set; }
 
@@ -20,6 +23,11 @@ internal sealed class Histogram
     public void Record(long stopwatchTicks)
     {
         var micros = Math.Max(0, stopwatchTicks * 1_000_000 / Stopwatch.Frequency);
+        if (counts.Length == 0)
+        {
+            counts = new long[Buckets];
+        }
+
         counts[Index(micros)]++;
         Count++;
         if (micros > Max)
@@ -30,6 +38,16 @@ internal sealed class Histogram
 
     public void Add(Histogram other)
     {
+        if (other.Count == 0)
+        {
+            return;
+        }
+
+        if (counts.Length == 0)
+        {
+            counts = new long[Buckets];
+        }
+
         for (var i = 0; i < counts.Length; i++)
         {
             counts[i] += other.counts[i];
@@ -77,7 +95,7 @@ internal sealed class Histogram
 
         var exponent = 63 - BitOperations.LeadingZeroCount((ulong)micros);
         var mantissa = (int)((micros >> (exponent - 6)) & (SubBuckets - 1));
-        return Math.Min(Linear + ((exponent - 7) * SubBuckets) + mantissa, Linear + (40 * SubBuckets) - 1);
+        return Math.Min(Linear + ((exponent - 7) * SubBuckets) + mantissa, Buckets - 1);
     }
 
     private static long UpperEdge(int index)

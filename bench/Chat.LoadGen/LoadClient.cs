@@ -30,7 +30,6 @@ internal enum EventKind
 /// </summary>
 internal sealed class LoadClient : IDisposable
 {
-    private const int InitialBufferSize = 64 * 1024;
     private const byte RecordSeparator = 0x1e;
 
     private static readonly byte[] MessageMarker = "\"#"u8.ToArray();
@@ -45,7 +44,8 @@ internal sealed class LoadClient : IDisposable
     private readonly RunWindow window;
     private readonly byte[] controlFrame = new byte[140];
     private readonly byte[] message = new byte[128 + Padding];
-    private byte[] buffer = new byte[InitialBufferSize];
+    private readonly int bufferSize;
+    private byte[] buffer;
     private int start;
     private int end;
     private byte[]? fragments;
@@ -54,15 +54,17 @@ internal sealed class LoadClient : IDisposable
     private int recordsLength;
     private uint maskSeed;
     private TaskCompletionSource? resume;
-    private byte[] pending = new byte[4096];
-    private byte[] inFlight = new byte[4096];
+    private byte[] pending = new byte[256];
+    private byte[] inFlight = new byte[256];
     private int pendingLength;
     private bool flushing;
     private bool sendFailed;
 
-    private LoadClient(Socket socket, string name, int index, WireProtocol protocol, RunWindow window, int senders)
+    private LoadClient(Socket socket, string name, int index, WireProtocol protocol, RunWindow window, int senders, int bufferSize)
     {
         this.socket = socket;
+        this.bufferSize = bufferSize;
+        buffer = new byte[bufferSize];
         Name = name;
         Index = index;
         this.protocol = protocol;
@@ -99,7 +101,7 @@ internal sealed class LoadClient : IDisposable
 
     public static async Task<LoadClient> ConnectAsync(
         IPEndPoint server, string path, string name, int index, WireProtocol protocol, RunWindow window, int senders,
-        int receiveBufferSize, CancellationToken cancellationToken)
+        int receiveBufferSize, int bufferSize, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferSize > 0)
@@ -107,7 +109,7 @@ internal sealed class LoadClient : IDisposable
             socket.ReceiveBufferSize = receiveBufferSize;
         }
 
-        var client = new LoadClient(socket, name, index, protocol, window, senders);
+        var client = new LoadClient(socket, name, index, protocol, window, senders, bufferSize);
         try
         {
             await socket.ConnectAsync(server, cancellationToken);
@@ -479,6 +481,11 @@ internal sealed class LoadClient : IDisposable
         if (start == end)
         {
             start = end = 0;
+            // A big welcome frame (a full room's names) grew the buffer: give it back, 10,000 clients hold one each.
+            if (buffer.Length > bufferSize)
+            {
+                buffer = new byte[bufferSize];
+            }
         }
     }
 
