@@ -58,8 +58,6 @@ internal sealed partial class ChatConnection(
         _ = outbox.Overflow.ContinueWith(
             _ => DropTooSlow(), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        // Once a close has been asked for, the peer has CloseTimeout to finish it; then every pending read and
-        // write on the socket is cancelled, which aborts it.
         var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
         try
         {
@@ -99,13 +97,13 @@ internal sealed partial class ChatConnection(
         socket.Dispose();
     }
 
-    /// <summary>Asks the connection to end with this reason after sending what is already queued.</summary>
     /// <summary>True while a message this connection accepted is still being fanned out.</summary>
     public bool IsHandlingMessage => Volatile.Read(ref handling) > 0;
 
     /// <summary>Refuses messages from now on; those already accepted still go out.</summary>
     public void StopAccepting() => accepting = false;
 
+    /// <summary>Asks the connection to end with this reason after sending what is already queued.</summary>
     public void RequestClose(CloseReason reason)
     {
         closeReason ??= reason;
@@ -128,6 +126,7 @@ internal sealed partial class ChatConnection(
     /// <summary>Frames already queued go out first; a client reading too slowly for that is cut off in the end.</summary>
     private TimeSpan DrainTimeout => options.CloseTimeout * 5;
 
+    /// <summary>When the delay is up, every pending read and write on the socket is cancelled, which aborts it.</summary>
     private void AbortAfter(TimeSpan delay)
     {
         try
@@ -287,9 +286,11 @@ internal sealed partial class ChatConnection(
                 }
             }
 
-            if (closeReason is { } reason && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            // The overflow continuation may not have run yet; the outbox already knows why we stopped.
+            var reason = closeReason ?? (outbox.HasOverflowed ? CloseReason.TooSlow : null);
+            if (reason is not null && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync(reason.Status, reason.FittedDescription, lifetime.Token);
+                await socket.CloseOutputAsync(reason.Value.Status, reason.Value.FittedDescription, lifetime.Token);
 
                 // Our close is out: the peer now has CloseTimeout to answer it.
                 AbortAfter(options.CloseTimeout);
