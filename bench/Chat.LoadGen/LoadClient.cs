@@ -89,6 +89,7 @@ internal sealed class LoadClient : IDisposable
     public long Lefts;
     public long Errors;
     public long Frames;
+    public long Receives;
 
     /// <summary>Set when a close frame arrived or the connection ended.</summary>
     public int CloseCode;
@@ -378,6 +379,7 @@ internal sealed class LoadClient : IDisposable
                 }
 
                 end += n;
+                Receives++;
                 Process();
             }
         }

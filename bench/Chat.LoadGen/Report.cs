@@ -9,9 +9,10 @@ internal static class Report
     private static readonly (string Scenario, string[] Keys)[] Shown =
     [
         ("fanout", ["deliveries_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "lost", "duplicated", "out_of_order",
-            "server_cpu_us_per_delivery", "server_cpu_s_per_100k", "server_peak_rss_mb", "generator_cores", "generator_bound", "error"]),
+            "server_cpu_us_per_delivery", "server_cpu_s_per_100k", "server_peak_rss_mb", "generator_cores", "generator_bound",
+            "frames_per_receive", "error"]),
         ("ramp", ["max_deliveries_per_s", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
-            "generator_bound", "stopped_because", "error"]),
+            "generator_bound", "stopped_because", "frames_per_receive", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s", "kb_per_connection",
             "server_peak_rss_mb", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s"]),
         ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",

@@ -38,6 +38,7 @@ internal static class Scenarios
         using var memory = MemorySampler.Start(server);
         var phase = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, null);
         AddPhase(result, phase, settings);
+        AddTransportCounts(result, crowd);
         result.Add("server_peak_rss_mb", memory.PeakMb);
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
@@ -115,6 +116,7 @@ internal static class Scenarios
         result.Add("generator_bound", stopReason.Contains("generator", StringComparison.Ordinal) || (best?.GeneratorBound ?? false));
         result.Add("stopped_because", stopReason);
         result.Add("server_peak_rss_mb", memory.PeakMb);
+        AddTransportCounts(result, crowd);
         result.Add("steps", string.Join(" | ", steps));
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
@@ -355,6 +357,12 @@ internal static class Scenarios
             .Add("server_cpu_s_per_100k", phase.ServerCpuUsPerDelivery / 10)
             .Add("server_cpu_us_per_delivery", phase.ServerCpuUsPerDelivery)
             .Add("generator_cores", phase.GeneratorCores).Add("generator_bound", phase.GeneratorBound);
+    }
+
+    private static void AddTransportCounts(Result result, Crowd crowd)
+    {
+        var receives = crowd.Sum(c => c.Receives);
+        result.Add("frames_per_receive", receives == 0 ? double.NaN : crowd.Sum(c => c.Frames) / (double)receives);
     }
 
     private static async Task WarmUpAsync(Settings settings)
