@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 SERVERS=${SERVERS:-"raw chat signalr"}
-SCENARIOS=${SCENARIOS:-"fanout ramp connections slow"}
+SCENARIOS=${SCENARIOS:-"fanout ramp connections idle slow"}
 SERVER_CORE=${SERVER_CORE:-0}
 GENERATOR_CORE=${GENERATOR_CORE:-1}
 BASE_PORT=${BASE_PORT:-5380}
@@ -21,12 +21,12 @@ OUT=${OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
 
 if [ "${QUICK:-0}" = 1 ]; then
   CLIENTS=${CLIENTS:-50} SENDERS=${SENDERS:-5} RATE=${RATE:-10} WARMUP=${WARMUP:-1} DURATION=${DURATION:-4}
-  CONNECTIONS=${CONNECTIONS:-1000} HOLD=${HOLD:-2}
+  CONNECTIONS=${CONNECTIONS:-1000} HOLD=${HOLD:-2} IDLE=${IDLE:-500} ROOM_SIZE=${ROOM_SIZE:-50}
   RAMP_START=${RAMP_START:-40} RAMP_FACTOR=${RAMP_FACTOR:-2} RAMP_STEPS=${RAMP_STEPS:-8} RAMP_WARMUP=${RAMP_WARMUP:-1} RAMP_DURATION=${RAMP_DURATION:-2}
   SLOW_RATE=${SLOW_RATE:-40} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-12}
 else
   CLIENTS=${CLIENTS:-200} SENDERS=${SENDERS:-20} RATE=${RATE:-10} WARMUP=${WARMUP:-3} DURATION=${DURATION:-10}
-  CONNECTIONS=${CONNECTIONS:-10000} HOLD=${HOLD:-5}
+  CONNECTIONS=${CONNECTIONS:-10000} HOLD=${HOLD:-5} IDLE=${IDLE:-2000} ROOM_SIZE=${ROOM_SIZE:-100}
   RAMP_START=${RAMP_START:-10} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-14} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
   SLOW_RATE=${SLOW_RATE:-20} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-25}
 fi
@@ -90,6 +90,8 @@ run_scenario() {
     ramp) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
             --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
     connections) args=(--clients "$CONNECTIONS" --hold "$HOLD" --max-seconds 90); limit=300 ;;
+    # Idle clients in rooms of ROOM_SIZE: little join traffic, so the server's memory growth is the connections'.
+    idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60); limit=200 ;;
     slow) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$SLOW_RATE" --pad "$SLOW_PAD" --warmup "$WARMUP" --duration "$SLOW_DURATION"); limit=200 ;;
   esac
   # Socket completions run on the epoll thread instead of hopping to the thread pool: a third less generator CPU per frame.
@@ -102,6 +104,9 @@ port=$BASE_PORT
 for scenario in $SCENARIOS; do
   for server in $SERVERS; do
     port=$((port + 1))
+    if [ "$scenario" = idle ] && [ "$server" = signalr ]; then
+      continue # the hub has one room (Clients.All), so rooms of ROOM_SIZE do not apply
+    fi
     echo
     echo "== $scenario: $(label "$server") =="
     if start_server "$server" "$port" "$OUT/$server-$scenario.log"; then
@@ -113,7 +118,7 @@ done
 
 echo
 echo "Sizes: QUICK=${QUICK:-0} clients=$CLIENTS senders=$SENDERS rate=$RATE/s each, warm-up ${WARMUP}s, ${DURATION}s measured;" \
-  "connections=$CONNECTIONS; ramp from $RAMP_START/s x$RAMP_FACTOR; slow at $SLOW_RATE/s with ${SLOW_PAD}-byte padding for ${SLOW_DURATION}s" | tee "$OUT/table.md"
+  "connections=$CONNECTIONS; idle=$IDLE in rooms of $ROOM_SIZE; ramp from $RAMP_START/s x$RAMP_FACTOR; slow at $SLOW_RATE/s with ${SLOW_PAD}-byte padding for ${SLOW_DURATION}s" | tee "$OUT/table.md"
 [ -s "$RESULTS" ] && dotnet "$LOADGEN" report --in "$RESULTS" --baseline raw | tee -a "$OUT/table.md"
 
 if [ "${MICRO:-0}" = 1 ]; then

@@ -78,7 +78,7 @@ internal sealed class Crowd : IAsyncDisposable
                 {
                     var name = NameOf(index);
                     var client = await LoadClient.ConnectAsync(
-                        settings.EndPoint, settings.PathFor(name), name, index, settings.Protocol, Window, senders,
+                        settings.EndPoint, settings.PathFor(name, index), name, index, settings.Protocol, Window, senders,
                         receiveBufferFor?.Invoke(index) ?? 0, bufferSize, deadline.Token);
                     slots[index] = client;
                     lock (loops)

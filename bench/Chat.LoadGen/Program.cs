@@ -1,6 +1,6 @@
 using Chat.LoadGen;
 
-// Chat.LoadGen fanout|ramp|connections|slow --url http://127.0.0.1:5000 --protocol chat|signalr --server-pid PID ...
+// Chat.LoadGen fanout|ramp|connections|idle|slow --url http://127.0.0.1:5000 --protocol chat|signalr --server-pid PID ...
 // Chat.LoadGen report --in results.jsonl --baseline raw
 Settings settings;
 try
@@ -32,7 +32,8 @@ var result = settings.Scenario switch
 {
     "FANOUT" => await Scenarios.FanoutAsync(settings),
     "RAMP" => await Scenarios.RampAsync(settings),
-    "CONNECTIONS" => await Scenarios.ConnectionsAsync(settings),
+    "CONNECTIONS" => await Scenarios.ConnectionsAsync(settings, "connections"),
+    "IDLE" => await Scenarios.ConnectionsAsync(settings, "idle"),
     "SLOW" => await Scenarios.SlowAsync(settings),
     _ => null,
 };

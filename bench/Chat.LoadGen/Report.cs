@@ -15,6 +15,8 @@ internal static class Report
             "generator_bound", "stopped_because", "frames_per_receive", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s", "kb_per_connection",
             "server_peak_rss_mb", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s"]),
+        ("idle", ["connected", "room_size", "connect_s", "all_joins_delivered", "kb_per_connection", "server_rss_before_mb",
+            "server_rss_held_mb", "stats_zero_after_close", "stats_zero_after_s"]),
         ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",
             "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "error"]),
     ];

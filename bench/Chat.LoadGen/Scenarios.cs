@@ -122,11 +122,14 @@ internal static class Scenarios
         return result;
     }
 
-    /// <summary>C idle clients join one room, stay, and leave; /stats must come back to zero.</summary>
-    public static async Task<Result> ConnectionsAsync(Settings settings)
+    /// <summary>
+    /// C idle clients join one room (or rooms of <c>--room-size</c>: "idle", where the joins make little garbage
+    /// and the memory per connection shows), stay, and leave; /stats must come back to zero.
+    /// </summary>
+    public static async Task<Result> ConnectionsAsync(Settings settings, string scenario)
     {
         var server = new ProcessProbe(settings.ServerPid);
-        var result = new Result("connections", settings.Label);
+        var result = new Result(scenario, settings.Label);
         using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(10) };
         await using var crowd = new Crowd(settings);
         // Settle the server (JIT, first room) with one client before measuring its memory.
@@ -139,7 +142,7 @@ internal static class Scenarios
         await crowd.ConnectAsync(settings.Clients, 0, timeout, bufferSize: 4096);
         var connected = crowd.Clients.Count;
         var connectSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var expectedJoins = (long)connected * (connected + 1) / 2;
+        var expectedJoins = ExpectedJoins(connected, settings.Protocol == WireProtocol.SignalR ? 0 : settings.RoomSize);
         var allJoined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, timeout - Stopwatch.GetElapsedTime(started));
         var joinedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var joins = crowd.Joins;
@@ -153,7 +156,8 @@ internal static class Scenarios
         var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(60));
         var zeroSeconds = Stopwatch.GetElapsedTime(closing).TotalSeconds;
 
-        result.Add("connections_requested", settings.Clients).Add("connected", connected)
+        result.Add("connections_requested", settings.Clients).Add("room_size", settings.RoomSize == 0 ? settings.Clients : settings.RoomSize)
+            .Add("connected", connected)
             .Add("connect_failures", crowd.ConnectFailures).Add("first_connect_error", crowd.FirstConnectError ?? "")
             .Add("connect_s", connectSeconds).Add("connects_per_s", connected / connectSeconds)
             .Add("joins_expected", expectedJoins).Add("joins_delivered", joins).Add("all_joins_delivered", allJoined)
@@ -240,6 +244,24 @@ internal static class Scenarios
             .Add("generator_cores", with.GeneratorCores);
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
+    }
+
+    /// <summary>Each client hears its own join and every later one in its room.</summary>
+    private static long ExpectedJoins(int clients, int roomSize)
+    {
+        if (roomSize <= 0)
+        {
+            return (long)clients * (clients + 1) / 2;
+        }
+
+        long total = 0;
+        for (var first = 0; first < clients; first += roomSize)
+        {
+            long members = Math.Min(roomSize, clients - first);
+            total += members * (members + 1) / 2;
+        }
+
+        return total;
     }
 
     private static async Task<bool> JoinEveryoneAsync(

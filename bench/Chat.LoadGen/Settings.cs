@@ -63,15 +63,18 @@ internal sealed class Settings
 
     public string Room => Text("room", "bench");
 
-    public string PathFor(string name) => Protocol == WireProtocol.SignalR
+    /// <summary>Clients per room; 0 puts everyone in one room (the SignalR hub has one room only).</summary>
+    public int RoomSize => Int("room-size", 0);
+
+    public string PathFor(string name, int index) => Protocol == WireProtocol.SignalR
         ? $"/hub?username={name}"
-        : $"/ws/{name}?room={Room}";
+        : $"/ws/{name}?room={Room}{(RoomSize > 0 ? (index / RoomSize).ToString(CultureInfo.InvariantCulture) : "")}";
 
     public static Settings Parse(string[] args)
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new ArgumentException("Usage: Chat.LoadGen fanout|ramp|connections|slow|report [--name value]...");
+            throw new ArgumentException("Usage: Chat.LoadGen fanout|ramp|connections|idle|slow|report [--name value]...");
         }
 
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
