@@ -35,6 +35,47 @@ internal sealed class BatchingStream(Stream transport) : Stream
         }
     }
 
+    /// <summary>
+    /// Appends one complete, unmasked text frame (RFC 6455 §5.2: FIN and opcode 1, then the payload length in 7,
+    /// 7+16 or 7+64 bits) to the open batch. Writing data frames here rather than through the WebSocket saves its
+    /// per-send lock, buffer rental and copy; control frames still go through the WebSocket, whole, into the same
+    /// ordered stream of frames.
+    /// </summary>
+    public void AppendTextFrame(ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[10];
+        header[0] = 0x81;
+        int headerLength;
+        if (payload.Length < 126)
+        {
+            header[1] = (byte)payload.Length;
+            headerLength = 2;
+        }
+        else if (payload.Length <= ushort.MaxValue)
+        {
+            header[1] = 126;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)payload.Length);
+            headerLength = 4;
+        }
+        else
+        {
+            header[1] = 127;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(header[2..], (ulong)payload.Length);
+            headerLength = 10;
+        }
+
+        lock (batchLock)
+        {
+            if (!batching)
+            {
+                throw new InvalidOperationException("No batch is open.");
+            }
+
+            Append(header[..headerLength]);
+            Append(payload);
+        }
+    }
+
     public async ValueTask FlushBatchAsync(CancellationToken cancellationToken)
     {
         byte[]? pending;

@@ -14,7 +14,7 @@ namespace Chat.Api.WebSockets;
 
 /// <summary>
 /// One joined client: a reader loop that turns frames into commands, and a writer loop, the only sender of data
-/// frames, that drains the client's outbox in batches. Every way the connection ends (the client closes, drops,
+/// frames, that drains the client's outbox in batches, one transport write per batch. Every way the connection ends (the client closes, drops,
 /// breaks the protocol, reads too slowly, or the server stops) goes through one place that announces the departure.
 /// </summary>
 internal sealed partial class ChatConnection(
@@ -272,12 +272,17 @@ internal sealed partial class ChatConnection(
         {
             while (!outbox.HasOverflowed && await reader.WaitToReadAsync(CancellationToken.None))
             {
+                if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+                {
+                    break;
+                }
+
                 transport.BeginBatch();
                 try
                 {
                     for (var n = 0; n < MaxFramesPerBatch && !outbox.HasOverflowed && reader.TryRead(out var frame); n++)
                     {
-                        await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, lifetime.Token);
+                        transport.AppendTextFrame(frame);
                     }
                 }
                 finally
