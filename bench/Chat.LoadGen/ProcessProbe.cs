@@ -67,8 +67,84 @@ internal sealed class ProcessProbe(int pid)
         }
     }
 
+    /// <summary>The one core the process is pinned to, or -1 when it may run on several.</summary>
+    public static int PinnedCore(string pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
+                {
+                    return int.TryParse(line.AsSpan(18).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var core) ? core : -1;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return -1;
+    }
+
     private static long ParseKib(string line) =>
         long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+}
+
+/// <summary>How busy each core was, all processes together, from /proc/stat.</summary>
+internal readonly struct CoreTimes
+{
+    private readonly long[] busy;
+    private readonly long[] total;
+
+    private CoreTimes(long[] busy, long[] total) => (this.busy, this.total) = (busy, total);
+
+    public static CoreTimes Now()
+    {
+        var busy = new List<long>();
+        var total = new List<long>();
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/stat"))
+            {
+                if (!line.StartsWith("cpu", StringComparison.Ordinal) || line.Length < 4 || !char.IsAsciiDigit(line[3]))
+                {
+                    continue;
+                }
+
+                // user nice system idle iowait irq softirq steal
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                long sum = 0;
+                for (var i = 1; i <= 8 && i < fields.Length; i++)
+                {
+                    sum += long.Parse(fields[i], CultureInfo.InvariantCulture);
+                }
+
+                var idle = long.Parse(fields[4], CultureInfo.InvariantCulture) + long.Parse(fields[5], CultureInfo.InvariantCulture);
+                busy.Add(sum - idle);
+                total.Add(sum);
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return new CoreTimes([.. busy], [.. total]);
+    }
+
+    /// <summary>Fraction of the interval each core was busy (1.0 = all the time).</summary>
+    public double[] BusySince(CoreTimes earlier)
+    {
+        long[] busyNow = busy ?? [], totalNow = total ?? [], busyThen = earlier.busy ?? [], totalThen = earlier.total ?? [];
+        var result = new double[Math.Min(busyNow.Length, busyThen.Length)];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var elapsed = totalNow[i] - totalThen[i];
+            result[i] = elapsed <= 0 ? double.NaN : (busyNow[i] - busyThen[i]) / (double)elapsed;
+        }
+
+        return result;
+    }
 }
 
 /// <summary>This process's CPU over an interval, to tell when the generator itself is the bottleneck.</summary>

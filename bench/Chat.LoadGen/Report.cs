@@ -10,15 +10,16 @@ internal static class Report
     [
         ("fanout", ["deliveries_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "lost", "duplicated", "out_of_order",
             "server_cpu_us_per_delivery", "server_cpu_s_per_100k", "server_peak_rss_mb", "generator_cores", "generator_bound",
-            "frames_per_receive", "error"]),
+            "frames_per_receive", "others_on_server_core", "others_on_generator_core", "error"]),
         ("ramp", ["max_deliveries_per_s", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
-            "generator_bound", "stopped_because", "frames_per_receive", "error"]),
+            "generator_bound", "stopped_because", "frames_per_receive", "others_on_server_core_at_max",
+            "others_on_generator_core_at_max", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s", "kb_per_connection",
             "server_peak_rss_mb", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s"]),
         ("idle", ["connected", "room_size", "connect_s", "all_joins_delivered", "kb_per_connection", "server_rss_before_mb",
             "server_rss_held_mb", "stats_zero_after_close", "stats_zero_after_s"]),
         ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",
-            "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "error"]),
+            "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "others_on_server_core_with_slow", "error"]),
     ];
 
     public static int Print(Settings settings)

@@ -16,7 +16,9 @@ internal sealed record Phase(
     long Lost,
     long Duplicates,
     long OutOfOrder,
-    int Closed)
+    int Closed,
+    double[] CoreBusy,
+    double ServerCores)
 {
     public bool GeneratorBound => GeneratorCores >= 0.9 * Environment.ProcessorCount;
 }
@@ -115,6 +117,11 @@ internal static class Scenarios
         result.Add("generator_cores_at_max", best?.GeneratorCores ?? double.NaN);
         result.Add("generator_bound", stopReason.Contains("generator", StringComparison.Ordinal) || (best?.GeneratorBound ?? false));
         result.Add("stopped_because", stopReason);
+        if (best is not null)
+        {
+            AddCoreLoad(result, best, settings, "_at_max");
+        }
+
         result.Add("server_peak_rss_mb", memory.PeakMb);
         AddTransportCounts(result, crowd);
         result.Add("steps", string.Join(" | ", steps));
@@ -199,7 +206,6 @@ internal static class Scenarios
 
         var without = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, Others);
         var rssBefore = server.MemoryKib().Rss;
-        crowd.ResetLatency();
 
         var series = new List<string>();
         var stoppedAt = 0L;
@@ -242,6 +248,7 @@ internal static class Scenarios
             .Add("server_peak_rss_mb", peak / 1024.0)
             .Add("server_rss_mb_over_time", string.Join(' ', series))
             .Add("generator_cores", with.GeneratorCores);
+        AddCoreLoad(result, with, settings, "_with_slow");
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
     }
@@ -297,9 +304,13 @@ internal static class Scenarios
         double cpuAtStart = 0, cpuAtEnd = 0;
         var ownAtStart = default(OwnCpu);
         var ownAtEnd = default(OwnCpu);
+        var coresAtStart = default(CoreTimes);
+        var coresAtEnd = default(CoreTimes);
         long windowStart = 0, windowEnd = 0;
         long IncludedDeliveries() => crowd.Sum(c => include is null || include(c) ? Volatile.Read(ref c.Deliveries) : 0);
 
+        crowd.Window.Start = long.MaxValue;
+        crowd.ResetLatency();
         await Task.Factory.StartNew(() =>
         {
             crowd.SendFor(rate, TimeSpan.FromSeconds(warmupSeconds), onTick);
@@ -310,12 +321,14 @@ internal static class Scenarios
             sentAtStart = crowd.TotalSent;
             cpuAtStart = server.CpuSeconds();
             ownAtStart = OwnCpu.Now();
+            coresAtStart = CoreTimes.Now();
             crowd.SendFor(rate, TimeSpan.FromSeconds(durationSeconds), onTick);
             crowd.Window.End = windowEnd = Stopwatch.GetTimestamp();
             deliveriesAtEnd = IncludedDeliveries();
             sentAtEnd = crowd.TotalSent;
             cpuAtEnd = server.CpuSeconds();
             ownAtEnd = OwnCpu.Now();
+            coresAtEnd = CoreTimes.Now();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         beforeDrain?.Invoke();
@@ -336,7 +349,9 @@ internal static class Scenarios
             lost,
             duplicates,
             outOfOrder,
-            closed);
+            closed,
+            coresAtEnd.BusySince(coresAtStart),
+            (cpuAtEnd - cpuAtStart) / seconds);
     }
 
     private static string? Failure(Phase phase, Settings settings)
@@ -379,6 +394,28 @@ internal static class Scenarios
             .Add("server_cpu_s_per_100k", phase.ServerCpuUsPerDelivery / 10)
             .Add("server_cpu_us_per_delivery", phase.ServerCpuUsPerDelivery)
             .Add("generator_cores", phase.GeneratorCores).Add("generator_bound", phase.GeneratorBound);
+        AddCoreLoad(result, phase, settings, string.Empty);
+    }
+
+    /// <summary>
+    /// How busy each core was and how much of the server's and the generator's cores went to other processes: on a
+    /// shared machine that says whether a figure is the server's or the neighbours'.
+    /// </summary>
+    private static void AddCoreLoad(Result result, Phase phase, Settings settings, string suffix)
+    {
+        result.Add("server_cores" + suffix, phase.ServerCores);
+        result.Add("core_busy" + suffix, string.Join(' ', phase.CoreBusy.Select((b, i) => string.Create(CultureInfo.InvariantCulture, $"cpu{i}:{b:0.00}"))));
+        var serverCore = settings.ServerPid > 0 ? ProcessProbe.PinnedCore(settings.ServerPid.ToString(CultureInfo.InvariantCulture)) : -1;
+        var ownCore = ProcessProbe.PinnedCore("self");
+        if (serverCore >= 0 && serverCore < phase.CoreBusy.Length)
+        {
+            result.Add("others_on_server_core" + suffix, Math.Max(0, phase.CoreBusy[serverCore] - phase.ServerCores));
+        }
+
+        if (ownCore >= 0 && ownCore < phase.CoreBusy.Length)
+        {
+            result.Add("others_on_generator_core" + suffix, Math.Max(0, phase.CoreBusy[ownCore] - phase.GeneratorCores));
+        }
     }
 
     private static void AddTransportCounts(Result result, Crowd crowd)
