@@ -29,7 +29,8 @@ internal sealed partial class ChatConnection(
     TimeProvider clock,
     ILogger logger) : IDisposable
 {
-    private const int ReceiveBufferSize = 4096;
+    // Most chat messages fit; longer ones grow the buffer for that message only, so idle connections stay small.
+    private const int ReceiveBufferSize = 1024;
     private const int MaxFramesPerBatch = 256;
 
     // Ends with a close timeout, or when the socket aborts itself (its keep-alive timed out).
