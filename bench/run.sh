@@ -89,7 +89,7 @@ run_scenario() {
     fanout) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RATE" --warmup "$WARMUP" --duration "$DURATION"); limit=120 ;;
     ramp) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
             --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
-    connections) args=(--clients "$CONNECTIONS" --hold "$HOLD" --max-seconds 90); limit=300 ;;
+    connections) args=(--clients "$CONNECTIONS" --hold "$HOLD" --max-seconds 60); limit=240 ;;
     # Idle clients in rooms of ROOM_SIZE: little join traffic, so the server's memory growth is the connections'.
     idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60); limit=200 ;;
     slow) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$SLOW_RATE" --pad "$SLOW_PAD" --warmup "$WARMUP" --duration "$SLOW_DURATION"); limit=200 ;;

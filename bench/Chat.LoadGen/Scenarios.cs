@@ -159,8 +159,8 @@ internal static class Scenarios
         var reported = await TotalUsersAsync(http);
 
         var closing = Stopwatch.GetTimestamp();
-        await crowd.CloseAllAsync(TimeSpan.FromSeconds(30));
-        var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(60));
+        await crowd.CloseAllAsync(TimeSpan.FromSeconds(20));
+        var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(45));
         var zeroSeconds = Stopwatch.GetElapsedTime(closing).TotalSeconds;
 
         result.Add("connections_requested", settings.Clients).Add("room_size", settings.RoomSize == 0 ? settings.Clients : settings.RoomSize)
