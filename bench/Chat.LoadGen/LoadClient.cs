@@ -90,6 +90,7 @@ internal sealed class LoadClient : IDisposable
     public long Errors;
     public long Frames;
     public long Receives;
+    public long PingsAnswered;
 
     /// <summary>Set when a close frame arrived or the connection ended.</summary>
     public int CloseCode;
@@ -475,6 +476,7 @@ internal sealed class LoadClient : IDisposable
                     OnClose(payload);
                     return;
                 case 0x9:
+                    PingsAnswered++;
                     Send(controlFrame.AsSpan(0, WriteFrame(controlFrame, 0xA, payload)));
                     break;
             }

@@ -15,11 +15,13 @@ internal static class Report
             "generator_bound", "stopped_because", "frames_per_receive", "others_on_server_core_at_max",
             "others_on_generator_core_at_max", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s", "kb_per_connection",
-            "server_peak_rss_mb", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s"]),
+            "server_peak_rss_mb", "open_after_hold", "stats_total_users_held", "stats_zero_after_close", "stats_zero_after_s",
+            "closed_with_1000"]),
         ("idle", ["connected", "room_size", "connect_s", "all_joins_delivered", "kb_per_connection", "server_rss_before_mb",
             "server_rss_held_mb", "stats_zero_after_close", "stats_zero_after_s"]),
         ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",
-            "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "others_on_server_core_with_slow", "error"]),
+            "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "server_rss_mb_over_time", "server_pings_answered",
+            "others_on_server_core_with_slow", "error"]),
     ];
 
     public static int Print(Settings settings)

@@ -162,6 +162,7 @@ internal static class Scenarios
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(20));
         var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(45));
         var zeroSeconds = Stopwatch.GetElapsedTime(closing).TotalSeconds;
+        var cleanCloses = crowd.Clients.Count(c => c.CloseCode == 1000);
 
         result.Add("connections_requested", settings.Clients).Add("room_size", settings.RoomSize == 0 ? settings.Clients : settings.RoomSize)
             .Add("connected", connected)
@@ -173,7 +174,8 @@ internal static class Scenarios
             .Add("server_rss_before_mb", before / 1024.0).Add("server_rss_held_mb", held.Rss / 1024.0)
             .Add("server_peak_rss_mb", held.Peak / 1024.0)
             .Add("kb_per_connection", connected == 0 ? double.NaN : (held.Rss - before) / (double)connected)
-            .Add("stats_zero_after_close", zero).Add("stats_zero_after_s", zeroSeconds);
+            .Add("stats_zero_after_close", zero).Add("stats_zero_after_s", zeroSeconds)
+            .Add("closed_with_1000", cleanCloses);
         return result;
     }
 
@@ -247,7 +249,8 @@ internal static class Scenarios
             .Add("server_rss_before_slow_mb", rssBefore / 1024.0).Add("server_rss_end_mb", peakRss / 1024.0)
             .Add("server_peak_rss_mb", peak / 1024.0)
             .Add("server_rss_mb_over_time", string.Join(' ', series))
-            .Add("generator_cores", with.GeneratorCores);
+            .Add("generator_cores", with.GeneratorCores)
+            .Add("server_pings_answered", crowd.Sum(c => c.PingsAnswered));
         AddCoreLoad(result, with, settings, "_with_slow");
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
