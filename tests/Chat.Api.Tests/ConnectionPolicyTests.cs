@@ -19,6 +19,18 @@ public sealed class ConnectionPolicyTests
         Assert.Equal("user_joined", (await script.NextEventAsync()).GetProperty("type").GetString());
     }
 
+    [Theory]
+    [InlineData("Chat:MaxMessageLength", "0")]
+    [InlineData("Chat:DefaultRoom", "not a room!")]
+    [InlineData("Chat:OutboundQueueCapacity", "0")]
+    [InlineData("Chat:AllowedOrigins:0", "not-an-origin")]
+    public void Settings_the_server_cannot_run_with_stop_it_at_start_up(string key, string value)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => new ChatApiFactory(new() { [key] = value }));
+        var validation = Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(error.GetBaseException());
+        Assert.Contains(key.Split(':')[1], string.Join(" ", validation.Failures), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_page_of_the_same_site_may_connect_directly_or_through_the_proxy()
     {
