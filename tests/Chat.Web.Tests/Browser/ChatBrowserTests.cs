@@ -93,6 +93,42 @@ public sealed class ChatBrowserTests(BrowserFixture browser) : IClassFixture<Bro
     }
 
     [Fact]
+    public async Task A_policy_of_connect_src_self_lets_the_page_chat_and_blocks_sockets_to_other_origins()
+    {
+        var alice = await OpenAsync("policy");
+        Assert.Contains("connect-src 'self';", alice.ContentSecurityPolicy, StringComparison.Ordinal);
+        Assert.DoesNotContain("ws:", alice.ContentSecurityPolicy, StringComparison.Ordinal);
+        await alice.JoinAsync("alice");
+        var bob = await OpenAsync("policy");
+        await bob.JoinAsync("bob");
+
+        await alice.SendAsync("over a same-origin socket");
+        await Expect(bob.Message("over a same-origin socket")).ToBeVisibleAsync();
+        Assert.Empty(alice.Problems);
+        Assert.Empty(bob.Problems);
+
+        // The same server under another name is another origin: 'self' must not let the page reach it.
+        var elsewhere = new UriBuilder(servers.Web.Address) { Scheme = "ws", Host = "localhost", Path = "/ws/mallory" }.Uri;
+        var violation = "";
+        var logged = await alice.Page.RunAndWaitForConsoleMessageAsync(
+            async () => violation = await alice.Page.EvaluateAsync<string>(
+                """
+                (url) => new Promise((resolve) => {
+                  document.addEventListener('securitypolicyviolation', (e) => resolve(`${e.effectiveDirective} ${e.blockedURI}`), { once: true });
+                  setTimeout(() => resolve('no violation within 10 s'), 10000);
+                  try { new WebSocket(url); } catch { }
+                })
+                """,
+                elsewhere.ToString()),
+            new() { Predicate = m => m.Text.Contains("Content Security Policy", StringComparison.Ordinal), Timeout = 15_000 });
+
+        Assert.StartsWith($"connect-src ws://localhost:{elsewhere.Port}", violation, StringComparison.Ordinal);
+        // A violation is a console error, so it lands in the problems every other test asserts empty.
+        Assert.Equal("error", logged.Type);
+        Assert.Contains(alice.Problems, p => p.Contains("Content Security Policy", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_name_of_21_characters_is_refused_with_a_visible_message()
     {
         var page = await OpenAsync("long-name");

@@ -44,15 +44,20 @@ public sealed class ChatPage
 
     public ILocator OnlineNames => Page.Locator("#people-list li");
 
-    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string room, int width = 1280, int height = 800)
+    /// <summary>The Content-Security-Policy the page was served with.</summary>
+    public string? ContentSecurityPolicy { get; private set; }
+
+    public static async Task<ChatPage> OpenAsync(
+        IBrowser browser, Uri site, string room, int width = 1280, int height = 800, ReducedMotion motion = ReducedMotion.Reduce)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = width, Height = height },
-            ReducedMotion = ReducedMotion.Reduce,
+            ReducedMotion = motion,
         });
         var page = new ChatPage(await context.NewPageAsync());
-        await page.Page.GotoAsync(new Uri(site, $"/?room={room}").ToString());
+        var response = await page.Page.GotoAsync(new Uri(site, $"/?room={room}").ToString());
+        page.ContentSecurityPolicy = response is null ? null : await response.HeaderValueAsync("content-security-policy");
         return page;
     }
 
