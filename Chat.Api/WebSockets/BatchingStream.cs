@@ -16,16 +16,15 @@ internal sealed class BatchingStream(Stream transport) : Stream
     // flushed, so appends take a lock and transport writes are serialised.
     private readonly Lock batchLock = new();
     private readonly SemaphoreSlim transportLock = new(1, 1);
-    private readonly CancellationTokenSource disposed = new();
     private byte[]? batch;
     private int batchLength;
     private bool batching;
 
     /// <summary>
-    /// Cancelled when the WebSocket disposes its stream, which is how it aborts (a keep-alive timeout, say): a read
-    /// pending on the transport is not woken by that alone, so the reader waits on this too.
+    /// Runs when the WebSocket disposes its stream, which is how it aborts (a keep-alive timeout, say): a read
+    /// pending on the transport is not woken by that alone, so the connection cancels it from here.
     /// </summary>
-    public CancellationToken Disposed => disposed.Token;
+    public Action? OnDisposed { get; set; }
 
     public void BeginBatch()
     {
@@ -163,8 +162,7 @@ internal sealed class BatchingStream(Stream transport) : Stream
     {
         if (disposing)
         {
-            disposed.Cancel();
-            disposed.Dispose();
+            OnDisposed?.Invoke();
             transport.Dispose();
             transportLock.Dispose();
             lock (batchLock)

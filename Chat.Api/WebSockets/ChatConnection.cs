@@ -34,17 +34,10 @@ internal sealed partial class ChatConnection(
     private const int MaxFramesPerBatch = 256;
 
     // Ends with a close timeout, or when the socket aborts itself (its keep-alive timed out).
-    private readonly CancellationTokenSource lifetime = CancellationTokenSource.CreateLinkedTokenSource(transport.Disposed);
+    private readonly CancellationTokenSource lifetime = new();
 
-    // Replenished on demand rather than by a timer per connection; refills in proportion to the time elapsed.
-    private readonly TokenBucketRateLimiter rateLimiter = new(new TokenBucketRateLimiterOptions
-    {
-        TokenLimit = options.MessageBurst,
-        TokensPerPeriod = options.MessagesPerSecond,
-        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        AutoReplenishment = false,
-        QueueLimit = 0,
-    });
+    // Made at the first message, so a connection that only listens costs nothing for it.
+    private TokenBucketRateLimiter? rateLimiter;
 
     private CloseReason? closeReason;
     private int refusedInARow;
@@ -56,10 +49,9 @@ internal sealed partial class ChatConnection(
     /// <summary>Runs until the connection is over and its user has left the room.</summary>
     public async Task RunAsync()
     {
-        _ = outbox.Overflow.ContinueWith(
-            _ => DropTooSlow(), CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        transport.OnDisposed = EndNow;
+        outbox.OnOverflow(DropTooSlow);
+        var writer = WriteLoopAsync();
         try
         {
             if (await ReadLoopAsync() is { } violation)
@@ -93,9 +85,9 @@ internal sealed partial class ChatConnection(
 
     public void Dispose()
     {
-        rateLimiter.Dispose();
-        lifetime.Dispose();
         socket.Dispose();
+        rateLimiter?.Dispose();
+        lifetime.Dispose();
     }
 
     /// <summary>True while a message this connection accepted is still being fanned out.</summary>
@@ -112,7 +104,22 @@ internal sealed partial class ChatConnection(
         outbox.Complete();
     }
 
-    /// <summary>The client stopped reading: what is queued for it is dropped, and so is it if it stays silent.</summary>
+    private void EndNow()
+    {
+        try
+        {
+            lifetime.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already over.
+        }
+    }
+
+    /// <summary>
+    /// The client stopped reading: what is queued for it is dropped, and so is it if it stays silent. Runs on the
+    /// thread whose frame did not fit, so it only signals.
+    /// </summary>
     private void DropTooSlow()
     {
         if (closeReason is null)
@@ -205,6 +212,7 @@ internal sealed partial class ChatConnection(
     private async ValueTask<CloseReason?> HandleTextAsync(ReadOnlyMemory<byte> frame)
     {
         telemetry.MessageReceived();
+        rateLimiter ??= NewRateLimiter(options);
         rateLimiter.TryReplenish();
         using (var lease = rateLimiter.AttemptAcquire())
         {
@@ -292,7 +300,7 @@ internal sealed partial class ChatConnection(
                 }
             }
 
-            // The overflow continuation may not have run yet; the outbox already knows why we stopped.
+            // The overflow callback may still be running on another thread; the outbox already knows why we stopped.
             var reason = closeReason ?? (outbox.HasOverflowed ? CloseReason.TooSlow : null);
             if (reason is not null && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
@@ -329,6 +337,16 @@ internal sealed partial class ChatConnection(
             ArrayPool<byte>.Shared.Return(drain);
         }
     }
+
+    // Replenished on demand rather than by a timer per connection; it refills in proportion to the time elapsed.
+    private static TokenBucketRateLimiter NewRateLimiter(ConnectionOptions options) => new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = options.MessageBurst,
+        TokensPerPeriod = options.MessagesPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        AutoReplenishment = false,
+        QueueLimit = 0,
+    });
 
     private static byte[] Grow(byte[] buffer, int used, int limit)
     {

@@ -5,13 +5,16 @@ namespace Chat.Infrastructure.Realtime;
 
 /// <summary>
 /// One client's bounded queue of encoded frames. Many threads enqueue, one writer drains it. Enqueueing never
-/// waits: when the queue is full the client is too slow, the outbox closes and <see cref="Overflow"/> completes.
+/// waits: when the queue is full the client is too slow, the outbox closes and the <see cref="OnOverflow"/> callback
+/// runs, once.
 /// </summary>
 public sealed class ClientOutbox
 {
     private readonly Channel<byte[]> frames;
-    private readonly TaskCompletionSource overflow = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool receivesRoomEvents;
+    private volatile bool overflowed;
+    private Action? overflowCallback;
+    private int overflowCallbackRan;
 
     public ClientOutbox(ConnectionId connection, int capacity)
     {
@@ -33,10 +36,26 @@ public sealed class ClientOutbox
 
     public ChannelReader<byte[]> Reader => frames.Reader;
 
-    /// <summary>Completes once, when a frame did not fit: the client is not keeping up.</summary>
-    public Task Overflow => overflow.Task;
+    /// <summary>True once a frame did not fit: the client is not keeping up.</summary>
+    public bool HasOverflowed => overflowed;
 
-    public bool HasOverflowed => overflow.Task.IsCompleted;
+    /// <summary>
+    /// What to do when the client falls behind. It runs once, on the thread whose frame did not fit, so it must only
+    /// signal; it runs at once if the outbox has already overflowed.
+    /// </summary>
+    public void OnOverflow(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        if (Interlocked.CompareExchange(ref overflowCallback, callback, null) is not null)
+        {
+            throw new InvalidOperationException("The overflow callback is already set.");
+        }
+
+        if (overflowed)
+        {
+            RunOverflowCallback();
+        }
+    }
 
     /// <summary>Queues a frame for this client alone; false when it was refused (full or closed).</summary>
     public bool TrySend(byte[] frame)
@@ -48,10 +67,20 @@ public sealed class ClientOutbox
 
         if (!frames.Reader.Completion.IsCompleted && frames.Writer.TryComplete())
         {
-            overflow.TrySetResult();
+            overflowed = true;
+            RunOverflowCallback();
         }
 
         return false;
+    }
+
+    // Whichever of TrySend and OnOverflow comes second runs the callback; the flag makes it once.
+    private void RunOverflowCallback()
+    {
+        if (Volatile.Read(ref overflowCallback) is { } callback && Interlocked.Exchange(ref overflowCallbackRan, 1) == 0)
+        {
+            callback();
+        }
     }
 
     /// <summary>Room fan-out reaches this client only after its own join notice is queued, so that comes first.</summary>
