@@ -145,6 +145,8 @@ internal static class Scenarios
         var before = server.MemoryKib().Rss;
         var timeout = TimeSpan.FromSeconds(settings.MaxSeconds);
         var started = Stopwatch.GetTimestamp();
+        var ownAtStart = OwnCpu.Now();
+        var serverCpuAtStart = server.CpuSeconds();
         // Small receive buffers: 10,000 idle clients; a big welcome frame grows one only while it is parsed.
         await crowd.ConnectAsync(settings.Clients, 0, timeout, bufferSize: 4096);
         var connected = crowd.Clients.Count;
@@ -153,6 +155,8 @@ internal static class Scenarios
         var allJoined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, timeout - Stopwatch.GetElapsedTime(started));
         var joinedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var joins = crowd.Joins;
+        var generatorCores = OwnCpu.Now().CoresSince(ownAtStart);
+        var serverCores = (server.CpuSeconds() - serverCpuAtStart) / joinedSeconds;
         await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds));
         var held = server.MemoryKib();
         var openAfterHold = crowd.Clients.Count(c => !c.Closed);
@@ -170,6 +174,8 @@ internal static class Scenarios
             .Add("connect_s", connectSeconds).Add("connects_per_s", connected / connectSeconds)
             .Add("joins_expected", expectedJoins).Add("joins_delivered", joins).Add("all_joins_delivered", allJoined)
             .Add("all_joined_after_s", joinedSeconds)
+            .Add("generator_cores_while_joining", generatorCores).Add("server_cores_while_joining", serverCores)
+            .Add("generator_bound", generatorCores >= 0.9 * Environment.ProcessorCount)
             .Add("open_after_hold", openAfterHold).Add("stats_total_users_held", reported)
             .Add("server_rss_before_mb", before / 1024.0).Add("server_rss_held_mb", held.Rss / 1024.0)
             .Add("server_peak_rss_mb", held.Peak / 1024.0)
