@@ -3,8 +3,8 @@
 # server at a time (a fresh process per run), the server pinned to one core and the generator to the other, and prints
 # one table with ratios to the raw baseline. Loopback only; every run is bounded by `timeout`.
 #
-#   bash bench/run.sh                          full sizes (about 15 minutes on 2 cores)
-#   QUICK=1 bash bench/run.sh                  smaller sizes (about 5 minutes)
+#   bash bench/run.sh                          full sizes (about 12 minutes on 2 cores)
+#   QUICK=1 bash bench/run.sh                  smaller sizes
 #   SERVERS="chat raw" SCENARIOS="fanout slow" bash bench/run.sh
 #   MICRO=1 bash bench/run.sh                  also the BenchmarkDotNet micro-benchmarks (short job, in process)
 set -euo pipefail
