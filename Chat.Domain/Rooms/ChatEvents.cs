@@ -5,11 +5,24 @@ namespace Chat.Domain.Rooms;
 /// <summary>Something that happened in a room and that its members are told about.</summary>
 public abstract record ChatEvent(RoomId Room, DateTimeOffset OccurredAt);
 
-/// <summary>A user entered the room; <paramref name="Present"/> is who is in it now, the newcomer included.</summary>
-public sealed record UserJoined(RoomId Room, User User, IReadOnlyList<UserName> Present, DateTimeOffset OccurredAt)
-    : ChatEvent(Room, OccurredAt);
+/// <summary>
+/// A user entered the room; <paramref name="Present"/> is who is in it now, the newcomer included.
+/// <paramref name="Sequence"/> orders it among the room's joins and leaves (see <see cref="User.JoinSequence"/>).
+/// </summary>
+public sealed record UserJoined(
+    RoomId Room, User User, IReadOnlyList<UserName> Present, DateTimeOffset OccurredAt, long Sequence = 0)
+    : ChatEvent(Room, OccurredAt)
+{
+    /// <summary>A member who joined later already saw this user in its own list of who is present.</summary>
+    public bool IsNewsTo(User member) => member?.JoinSequence < Sequence;
+}
 
-public sealed record UserLeft(RoomId Room, UserName User, DateTimeOffset OccurredAt) : ChatEvent(Room, OccurredAt);
+public sealed record UserLeft(RoomId Room, UserName User, DateTimeOffset OccurredAt, long Sequence = 0)
+    : ChatEvent(Room, OccurredAt)
+{
+    /// <summary>A member who joined after the departure never saw this user.</summary>
+    public bool IsNewsTo(User member) => member?.JoinSequence < Sequence;
+}
 
 public sealed record ChatMessage(RoomId Room, UserName Sender, string Text, DateTimeOffset OccurredAt)
     : ChatEvent(Room, OccurredAt);

@@ -22,6 +22,7 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
     private User[] members = [];
     private long messageCount;
     private long joinCount;
+    private long sequence;
     private bool closed;
 
     public RoomId Id { get; } = id;
@@ -72,6 +73,7 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
             var next = new User[members.Length + 1];
             members.CopyTo(next, 0);
             next[^1] = user;
+            user.JoinSequence = ++sequence;
             Volatile.Write(ref members, next);
             user.Room = this;
             joinCount++;
@@ -82,7 +84,7 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
                 present[i] = next[i].Name;
             }
 
-            joined = new UserJoined(Id, user, present, at);
+            joined = new UserJoined(Id, user, present, at, user.JoinSequence);
             return JoinOutcome.Joined;
         }
     }
@@ -110,7 +112,7 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
 
             Volatile.Write(ref members, next);
             user.Room = null;
-            return new UserLeft(Id, user.Name, at);
+            return new UserLeft(Id, user.Name, at, ++sequence);
         }
     }
 

@@ -13,4 +13,10 @@ public sealed class User(ConnectionId connection, UserName name, DateTimeOffset 
 
     /// <summary>The room the user is in, set and cleared by <see cref="ChatRoom"/> under its lock.</summary>
     public ChatRoom? Room { get; internal set; }
+
+    /// <summary>
+    /// Where the user's join falls in the room's sequence of joins and leaves. Notices are delivered outside the
+    /// room's lock, so a notice can reach a member who joined after it happened; comparing sequences tells.
+    /// </summary>
+    public long JoinSequence { get; internal set; }
 }

@@ -46,8 +46,10 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         var members = room.Members;
         for (var i = 0; i < members.Count; i++)
         {
-            var connection = members[i].Connection;
-            if (connection != newcomer && outboxes.TryGetValue(connection, out var outbox) && outbox.ReceivesRoomEvents)
+            var member = members[i];
+            var connection = member.Connection;
+            if (connection != newcomer && IsNewsTo(chatEvent, member)
+                && outboxes.TryGetValue(connection, out var outbox) && outbox.ReceivesRoomEvents)
             {
                 delivered += outbox.TrySend(frame) ? 1 : 0;
             }
@@ -56,4 +58,12 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         telemetry.FanoutCompleted(delivered, start);
         return ValueTask.CompletedTask;
     }
+
+    // Fan-out runs outside the room's lock: a member who joined after a join or leave already knows of it.
+    private static bool IsNewsTo(ChatEvent chatEvent, User member) => chatEvent switch
+    {
+        UserJoined joined => joined.IsNewsTo(member),
+        UserLeft left => left.IsNewsTo(member),
+        _ => true,
+    };
 }

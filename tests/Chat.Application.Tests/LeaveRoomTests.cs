@@ -26,7 +26,8 @@ public sealed class LeaveRoomTests
         var result = await handler.Handle(new LeaveRoomCommand(alice.Connection), TestContext.Current.CancellationToken);
 
         Assert.True(result.IsOk);
-        await broadcaster.Received(1).PublishAsync(room, new UserLeft(room.Id, alice.Name, Now), Arg.Any<CancellationToken>());
+        await broadcaster.Received(1).PublishAsync(
+            room, Arg.Is<UserLeft>(e => e.User == alice.Name && e.OccurredAt == Now && e.Room == room.Id), Arg.Any<CancellationToken>());
         Assert.Empty(room.Members);
     }
 

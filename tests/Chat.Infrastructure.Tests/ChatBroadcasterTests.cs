@@ -100,6 +100,34 @@ public sealed class ChatBroadcasterTests
     }
 
     [Fact]
+    public async Task A_notice_published_late_does_not_reach_members_who_joined_after_it_happened()
+    {
+        var alice = Attach("alice");
+        var bob = Attach("bob");
+        room.Join(alice.User, out var aliceJoined, Now);
+        room.Join(bob.User, out var bobJoined, Now);
+
+        // Bob's join is announced first; his welcome already lists Alice, so her late notice is not news to him.
+        await broadcaster.PublishAsync(room, bobJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, aliceJoined!, TestContext.Current.CancellationToken);
+        var aliceLeft = room.Leave(alice.User, Now)!;
+        var carol = Attach("carol");
+        room.Join(carol.User, out var carolJoined, Now);
+        await broadcaster.PublishAsync(room, carolJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, aliceLeft, TestContext.Current.CancellationToken);
+
+        string[] Types(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
+        var atBob = Types(bob.Outbox);
+        Assert.Equal(3, atBob.Length);
+        Assert.Contains("\"users\":[\"alice\",\"bob\"]", atBob[0], StringComparison.Ordinal);
+        Assert.Contains("\"user_name\":\"carol\"", atBob[1], StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"user_left\"", atBob[2], StringComparison.Ordinal);
+        var atCarol = Types(carol.Outbox);
+        Assert.Single(atCarol);
+        Assert.Contains("\"users\":[\"bob\",\"carol\"]", atCarol[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_detached_connection_receives_nothing()
     {
         var (alice, aliceOutbox) = Join("alice");
@@ -111,6 +139,14 @@ public sealed class ChatBroadcasterTests
 
         Assert.Empty(DrainAll(bobsOutbox));
         Assert.NotEmpty(DrainAll(aliceOutbox));
+    }
+
+    private (User User, ClientOutbox Outbox) Attach(string name)
+    {
+        var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
+        var outbox = new ClientOutbox(user.Connection, 1024);
+        broadcaster.Attach(outbox);
+        return (user, outbox);
     }
 
     private (User User, ClientOutbox Outbox) Join(string name, int capacity = 1024)
