@@ -1,16 +1,25 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Chat.Application.Abstractions;
+using Chat.Application.Common;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
+using Microsoft.Extensions.Options;
 
 namespace Chat.Infrastructure.Realtime;
 
-/// <summary>In-memory rooms and sessions of this process.</summary>
+/// <summary>In-memory rooms and sessions of this process. The default room exists from the start and never closes.</summary>
 public sealed class ConnectionRegistry : IConnectionRegistry
 {
     private readonly ConcurrentDictionary<RoomId, ChatRoom> rooms = new();
     private readonly ConcurrentDictionary<ConnectionId, User> users = new();
+
+    public ConnectionRegistry(IOptions<ChatOptions> options, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        GetOrAddRoom(RoomId.Create(options.Value.DefaultRoom), clock.GetUtcNow());
+    }
 
     public int UserCount => users.Count;
 

@@ -56,6 +56,14 @@ public sealed class StatsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_default_room_has_statistics_before_anyone_joins()
+    {
+        var room = await GetJsonAsync("/room/general/stats");
+        Assert.Equal(0, room.GetProperty("user_count").GetInt32());
+        Assert.Equal(1, (await GetJsonAsync("/stats")).GetProperty("total_rooms").GetInt32());
+    }
+
+    [Fact]
     public async Task An_unknown_room_is_a_404_problem()
     {
         using var response = await http.GetAsync(new Uri("/room/nowhere/stats", UriKind.Relative), TestContext.Current.CancellationToken);

@@ -1,13 +1,24 @@
+using Chat.Application.Common;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Realtime;
+using Microsoft.Extensions.Options;
 
 namespace Chat.Infrastructure.Tests;
 
 public sealed class ConnectionRegistryTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.UnixEpoch;
-    private readonly ConnectionRegistry registry = new();
+    private readonly ConnectionRegistry registry = new(Options.Create(new ChatOptions()), TimeProvider.System);
+
+    [Fact]
+    public void The_default_room_exists_before_anyone_joins()
+    {
+        var lobby = new ConnectionRegistry(Options.Create(new ChatOptions { DefaultRoom = "lobby" }), TimeProvider.System);
+        Assert.True(lobby.TryGetRoom(RoomId.Create("lobby"), out var room));
+        Assert.Empty(room.Members);
+        Assert.Single(lobby.Rooms);
+    }
 
     [Fact]
     public void Concurrent_lookups_of_one_room_all_get_the_same_room()

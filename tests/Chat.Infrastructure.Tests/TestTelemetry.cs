@@ -7,7 +7,7 @@ namespace Chat.Infrastructure.Tests;
 /// <summary>A telemetry instance with its own meters, so parallel tests never see each other's measurements.</summary>
 internal static class TestTelemetry
 {
-    public static ChatTelemetry Create(IMeterFactory? meters = null) => new(meters ?? new TestMeterFactory(), new ConnectionRegistry());
+    public static ChatTelemetry Create(IMeterFactory? meters = null) => new(meters ?? new TestMeterFactory(), new ConnectionRegistry(Microsoft.Extensions.Options.Options.Create(new Chat.Application.Common.ChatOptions()), TimeProvider.System));
 }
 
 internal sealed class TestMeterFactory : IMeterFactory
