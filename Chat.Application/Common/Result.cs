@@ -44,8 +44,6 @@ public static class Result
 {
     public static Result<T> Ok<T>(T value) => new(ResultStatus.Ok, value, []);
 
-    public static Result<T> Invalid<T>(params IReadOnlyList<string> errors) => new(ResultStatus.Invalid, default, errors);
-
     public static Result<T> NotFound<T>(string error) => new(ResultStatus.NotFound, default, [error]);
 
     public static Result<T> Conflict<T>(string error) => new(ResultStatus.Conflict, default, [error]);

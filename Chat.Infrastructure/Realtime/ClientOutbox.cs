@@ -20,7 +20,6 @@ public sealed class ClientOutbox
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Connection = connection;
-        Capacity = capacity;
         frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -31,8 +30,6 @@ public sealed class ClientOutbox
     }
 
     public ConnectionId Connection { get; }
-
-    public int Capacity { get; }
 
     public ChannelReader<byte[]> Reader => frames.Reader;
 
