@@ -39,8 +39,7 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         if (chatEvent is UserJoined joined && outboxes.TryGetValue(joined.User.Connection, out var own))
         {
             newcomer = own.Connection;
-            delivered += own.TrySend(ChatEventSerializer.SerializeWelcome(joined)) ? 1 : 0;
-            own.StartReceivingRoomEvents();
+            delivered += own.StartReceivingRoomEvents(ChatEventSerializer.SerializeWelcome(joined)) ? 1 : 0;
         }
 
         var members = room.Members;
@@ -48,10 +47,9 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         {
             var member = members[i];
             var connection = member.Connection;
-            if (connection != newcomer && IsNewsTo(chatEvent, member)
-                && outboxes.TryGetValue(connection, out var outbox) && outbox.ReceivesRoomEvents)
+            if (connection != newcomer && IsNewsTo(chatEvent, member) && outboxes.TryGetValue(connection, out var outbox))
             {
-                delivered += outbox.TrySend(frame) ? 1 : 0;
+                delivered += outbox.TrySendRoomEvent(frame) ? 1 : 0;
             }
         }
 

@@ -11,7 +11,12 @@ namespace Chat.Infrastructure.Realtime;
 public sealed class ClientOutbox
 {
     private readonly Channel<byte[]> frames;
+    private readonly int capacity;
+    private readonly Lock welcomeGate = new();
     private volatile bool receivesRoomEvents;
+
+    // Room events that reached the client between its join and its welcome; they follow the welcome.
+    private List<byte[]>? heldBack;
     private volatile bool overflowed;
     private Action? overflowCallback;
     private int overflowCallbackRan;
@@ -20,6 +25,7 @@ public sealed class ClientOutbox
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Connection = connection;
+        this.capacity = capacity;
         frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -62,13 +68,17 @@ public sealed class ClientOutbox
             return true;
         }
 
+        Overflow();
+        return false;
+    }
+
+    private void Overflow()
+    {
         if (!frames.Reader.Completion.IsCompleted && frames.Writer.TryComplete())
         {
             overflowed = true;
             RunOverflowCallback();
         }
-
-        return false;
     }
 
     // Whichever of TrySend and OnOverflow comes second runs the callback; the flag makes it once.
@@ -80,10 +90,50 @@ public sealed class ClientOutbox
         }
     }
 
-    /// <summary>Room fan-out reaches this client only after its own join notice is queued, so that comes first.</summary>
-    internal bool ReceivesRoomEvents => receivesRoomEvents;
+    /// <summary>
+    /// Queues a room event. Until the client's own join notice (its welcome) is queued, events are held back and
+    /// follow it: a member who joined before an event must hear of it, and its welcome must come first.
+    /// </summary>
+    internal bool TrySendRoomEvent(byte[] frame)
+    {
+        if (!receivesRoomEvents)
+        {
+            lock (welcomeGate)
+            {
+                if (!receivesRoomEvents)
+                {
+                    heldBack ??= [];
+                    if (heldBack.Count >= capacity)
+                    {
+                        Overflow();
+                        return false;
+                    }
 
-    internal void StartReceivingRoomEvents() => receivesRoomEvents = true;
+                    heldBack.Add(frame);
+                    return true;
+                }
+            }
+        }
+
+        return TrySend(frame);
+    }
+
+    /// <summary>Queues the client's welcome, then whatever room events were held back for it.</summary>
+    internal bool StartReceivingRoomEvents(byte[] welcome)
+    {
+        lock (welcomeGate)
+        {
+            var sent = TrySend(welcome);
+            foreach (var frame in heldBack ?? [])
+            {
+                TrySend(frame);
+            }
+
+            heldBack = null;
+            receivesRoomEvents = true;
+            return sent;
+        }
+    }
 
     /// <summary>No more frames will be queued; the writer drains what is there and stops.</summary>
     public void Complete() => frames.Writer.TryComplete();

@@ -128,6 +128,53 @@ public sealed class ChatBroadcasterTests
     }
 
     [Fact]
+    public async Task A_member_whose_welcome_is_published_late_still_hears_what_happened_after_it_joined()
+    {
+        var (alice, aliceOutbox) = Join("alice");
+        var bob = Attach("bob");
+        var carol = Attach("carol");
+        room.Join(bob.User, out var bobJoined, Now);
+        room.Join(carol.User, out var carolJoined, Now);
+
+        // Carol's join and Alice's message are fanned out before Bob's own join is: both are news to Bob.
+        await broadcaster.PublishAsync(room, carolJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, room.Post(alice, Domain.Messages.MessageText.Create("hi"), Now)!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, bobJoined!, TestContext.Current.CancellationToken);
+
+        string[] Texts(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
+        var atBob = Texts(bob.Outbox);
+        Assert.Equal(3, atBob.Length);
+        Assert.Contains("\"users\":[\"alice\",\"bob\"]", atBob[0], StringComparison.Ordinal);
+        Assert.Contains("\"user_name\":\"carol\"", atBob[1], StringComparison.Ordinal);
+        Assert.Contains("\"message\":\"hi\"", atBob[2], StringComparison.Ordinal);
+        var atCarol = Texts(carol.Outbox);
+        Assert.Equal(2, atCarol.Length);
+        Assert.Contains("\"users\":[\"alice\",\"bob\",\"carol\"]", atCarol[0], StringComparison.Ordinal);
+        Assert.Contains("\"message\":\"hi\"", atCarol[1], StringComparison.Ordinal);
+        Assert.Equal(4, Texts(aliceOutbox).Length); // her welcome, Carol, her message, Bob
+    }
+
+    [Fact]
+    public async Task Room_events_held_back_for_a_welcome_count_against_the_outbox_capacity()
+    {
+        var (alice, _) = Join("alice");
+        var bob = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create("bob"), Now);
+        var bobsOutbox = new ClientOutbox(bob.Connection, capacity: 2);
+        var dropped = 0;
+        bobsOutbox.OnOverflow(() => dropped++);
+        broadcaster.Attach(bobsOutbox);
+        room.Join(bob, out _, Now);
+
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            await broadcaster.PublishAsync(room, room.Post(alice, Domain.Messages.MessageText.Create(text), Now)!, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(bobsOutbox.HasOverflowed);
+        Assert.Equal(1, dropped);
+    }
+
+    [Fact]
     public async Task A_detached_connection_receives_nothing()
     {
         var (alice, aliceOutbox) = Join("alice");
