@@ -29,7 +29,7 @@ internal sealed partial class ChatConnection(
     TimeProvider clock,
     ILogger logger) : IDisposable
 {
-    // Most chat messages fit; longer ones grow the buffer for that message only, so idle connections stay small.
+    // Rented per message: most chat messages fit; longer ones grow the buffer for that message only.
     private const int ReceiveBufferSize = 1024;
     private const int MaxFramesPerBatch = 256;
 
@@ -150,18 +150,21 @@ internal sealed partial class ChatConnection(
     /// <returns>The reason to close with when the client broke the protocol; null when it closed or went away.</returns>
     private async Task<CloseReason?> ReadLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        // Between messages the loop waits with an empty buffer: the socket reads the next frame's header into its
+        // own small buffer and answers pings meanwhile, so an idle connection holds no receive buffer.
+        byte[]? buffer = null;
         var count = 0;
         try
         {
             while (true)
             {
-                if (count == buffer.Length)
+                if (buffer is not null && count == buffer.Length)
                 {
                     buffer = Grow(buffer, count, options.MaxMessageBytes + 1);
                 }
 
-                var received = await socket.ReceiveAsync(buffer.AsMemory(count), lifetime.Token);
+                var received = await socket.ReceiveAsync(
+                    buffer is null ? Memory<byte>.Empty : buffer.AsMemory(count), lifetime.Token);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
                     closeReason ??= CloseReason.Normal;
@@ -181,11 +184,11 @@ internal sealed partial class ChatConnection(
 
                 if (!received.EndOfMessage)
                 {
+                    buffer ??= ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
                     continue;
                 }
 
-                var frame = buffer.AsMemory(0, count);
-                count = 0;
+                var frame = buffer is null ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(0, count);
                 if (!Utf8.IsValid(frame.Span))
                 {
                     return CloseReason.InvalidUtf8;
@@ -196,16 +199,20 @@ internal sealed partial class ChatConnection(
                     return flooding;
                 }
 
-                if (buffer.Length > ReceiveBufferSize)
+                count = 0;
+                if (buffer is not null)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+                    buffer = null;
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -194,6 +194,30 @@ public sealed class ChatSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fragmented_and_empty_messages_are_read_whole_after_an_idle_wait()
+    {
+        var (alice, bob) = await JoinTwoAsync();
+        await using (alice)
+        await using (bob)
+        {
+            // The server waits between messages without a buffer, then reads the next one whole, however split.
+            await alice.SendTextAsync("");
+            Assert.Contains("must not be empty", (await alice.NextEventAsync("error")).GetProperty("message").GetString(), StringComparison.Ordinal);
+
+            var text = new string('a', 700) + string.Concat(Enumerable.Repeat("é", 250));
+            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { message = text }));
+            await alice.SendAsync([], WebSocketMessageType.Text, endOfMessage: false);
+            await alice.SendAsync(payload[..1], WebSocketMessageType.Text, endOfMessage: false);
+            await alice.SendAsync(payload[1..1500], WebSocketMessageType.Text, endOfMessage: false);
+            await alice.SendAsync(payload[1500..], WebSocketMessageType.Text, endOfMessage: true);
+
+            Assert.Equal(text, (await bob.NextEventAsync("chat_message")).GetProperty("message").GetString());
+            await alice.SendMessageAsync("short");
+            Assert.Equal("short", (await bob.NextEventAsync("chat_message")).GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
     public async Task One_senders_messages_arrive_in_the_order_sent()
     {
         var (alice, bob) = await JoinTwoAsync();
