@@ -26,7 +26,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   SLOW_RATE=${SLOW_RATE:-40} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-12}
 else
   CLIENTS=${CLIENTS:-200} SENDERS=${SENDERS:-20} RATE=${RATE:-10} WARMUP=${WARMUP:-3} DURATION=${DURATION:-10}
-  CONNECTIONS=${CONNECTIONS:-10000} HOLD=${HOLD:-5} IDLE=${IDLE:-2000} ROOM_SIZE=${ROOM_SIZE:-100}
+  CONNECTIONS=${CONNECTIONS:-10000} HOLD=${HOLD:-5} IDLE=${IDLE:-5000} ROOM_SIZE=${ROOM_SIZE:-100}
   RAMP_START=${RAMP_START:-10} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-14} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
   SLOW_RATE=${SLOW_RATE:-20} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-25}
 fi
@@ -36,11 +36,12 @@ RESULTS="$OUT/results.jsonl"
 echo "Results in $OUT"
 
 echo "Building (Release)..."
-for project in Chat.Api bench/Baselines.RawKestrel bench/Baselines.SignalR bench/Chat.LoadGen; do
+for project in Chat.Api bench/Baselines.RawKestrel bench/Baselines.SignalR bench/Chat.LoadGen bench/Chat.HeapCensus; do
   dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
 done
 BIN=bin/Release/net10.0
 LOADGEN="bench/Chat.LoadGen/$BIN/Chat.LoadGen.dll"
+CENSUS="$PWD/bench/Chat.HeapCensus/$BIN/Chat.HeapCensus.dll"
 
 SERVER_PID=
 stop_server() {
@@ -91,7 +92,8 @@ run_scenario() {
             --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
     connections) args=(--clients "$CONNECTIONS" --hold "$HOLD" --max-seconds 60); limit=240 ;;
     # Idle clients in rooms of ROOM_SIZE: little join traffic, so the server's memory growth is the connections'.
-    idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60); limit=200 ;;
+    # The heap census counts what the server still reaches, before and while they are held: memory without garbage.
+    idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60 --census "$CENSUS"); limit=400 ;;
     slow) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$SLOW_RATE" --pad "$SLOW_PAD" --warmup "$WARMUP" --duration "$SLOW_DURATION"); limit=200 ;;
   esac
   # Socket completions run on the epoll thread instead of hopping to the thread pool: a third less generator CPU per frame.

@@ -67,6 +67,36 @@ internal sealed class ProcessProbe(int pid)
         }
     }
 
+    /// <summary>
+    /// Anonymous resident memory (RssAnon: heaps, stacks), in KiB. Unlike VmRSS it leaves out file-backed pages,
+    /// the program's code, which a server touches once on its first pass through a code path and which do not grow
+    /// with its connections.
+    /// </summary>
+    public long AnonKib()
+    {
+        if (pid <= 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+                {
+                    return ParseKib(line);
+                }
+            }
+
+            return 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>The one core the process is pinned to, or -1 when it may run on several.</summary>
     public static int PinnedCore(string pid)
     {
@@ -88,7 +118,7 @@ internal sealed class ProcessProbe(int pid)
     }
 
     private static long ParseKib(string line) =>
-        long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+        long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
 }
 
 /// <summary>How busy each core was, all processes together, from /proc/stat.</summary>

@@ -142,7 +142,9 @@ internal static class Scenarios
         // Settle the server (JIT, first room) with one client before measuring its memory.
         await WarmUpAsync(settings);
         await Task.Delay(500);
+        var censusBefore = await HeapCensus.TakeAsync(settings.CensusTool, settings.ServerPid);
         var before = server.MemoryKib().Rss;
+        var anonBefore = server.AnonKib();
         var timeout = TimeSpan.FromSeconds(settings.MaxSeconds);
         var started = Stopwatch.GetTimestamp();
         var ownAtStart = OwnCpu.Now();
@@ -159,6 +161,8 @@ internal static class Scenarios
         var serverCores = (server.CpuSeconds() - serverCpuAtStart) / joinedSeconds;
         await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds));
         var held = server.MemoryKib();
+        var anonHeld = server.AnonKib();
+        var censusHeld = censusBefore is null ? null : await HeapCensus.TakeAsync(settings.CensusTool, settings.ServerPid);
         var openAfterHold = crowd.Clients.Count(c => !c.Closed);
         var reported = await TotalUsersAsync(http);
 
@@ -179,7 +183,13 @@ internal static class Scenarios
             .Add("open_after_hold", openAfterHold).Add("stats_total_users_held", reported)
             .Add("server_rss_before_mb", before / 1024.0).Add("server_rss_held_mb", held.Rss / 1024.0)
             .Add("server_peak_rss_mb", held.Peak / 1024.0)
-            .Add("kb_per_connection", connected == 0 ? double.NaN : (held.Rss - before) / (double)connected)
+            .Add("server_rss_anon_before_mb", anonBefore / 1024.0).Add("server_rss_anon_held_mb", anonHeld / 1024.0)
+            .Add("kb_per_connection", connected == 0 ? double.NaN : (anonHeld - anonBefore) / (double)connected)
+            .Add("rss_kb_per_connection", connected == 0 ? double.NaN : (held.Rss - before) / (double)connected)
+            .Add("live_heap_kb_per_connection", censusBefore is null || censusHeld is null || connected == 0
+                ? double.NaN : (censusHeld.Bytes - censusBefore.Bytes) / 1024.0 / connected)
+            .Add("live_heap_largest", censusBefore is null || censusHeld is null || connected == 0
+                ? "" : censusHeld.LargestGrowth(censusBefore, connected, 8))
             .Add("stats_zero_after_close", zero).Add("stats_zero_after_s", zeroSeconds)
             .Add("closed_with_1000", cleanCloses);
         return result;

@@ -61,6 +61,9 @@ internal sealed class Settings
 
     public string? Output => values.GetValueOrDefault("out");
 
+    /// <summary>Path to Chat.HeapCensus.dll: the connection scenarios then also count the server's live heap.</summary>
+    public string? CensusTool => values.GetValueOrDefault("census");
+
     public string Room => Text("room", "bench");
 
     /// <summary>Clients per room; 0 puts everyone in one room (the SignalR hub has one room only).</summary>
