@@ -303,7 +303,7 @@ internal sealed partial class ChatConnection(
                 }
                 finally
                 {
-                    await transport.FlushBatchAsync(lifetime.Token);
+                    await FlushAsync();
                 }
             }
 
@@ -321,6 +321,27 @@ internal sealed partial class ChatConnection(
         {
             // The socket went away under the writer; the reader sees the same and ends the connection.
             socket.Abort();
+        }
+    }
+
+    /// <summary>A write that cannot complete at once means the client is not taking data: the outbox then says so.</summary>
+    private async ValueTask FlushAsync()
+    {
+        var flush = transport.FlushBatchAsync(lifetime.Token);
+        if (flush.IsCompleted)
+        {
+            await flush;
+            return;
+        }
+
+        outbox.StallStarted();
+        try
+        {
+            await flush;
+        }
+        finally
+        {
+            outbox.StallEnded();
         }
     }
 

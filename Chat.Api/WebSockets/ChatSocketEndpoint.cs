@@ -54,7 +54,8 @@ internal static partial class ChatSocketEndpoint
 
         var (socket, transport) = await WebSocketUpgrade.AcceptAsync(context, settings.KeepAliveInterval, settings.KeepAliveTimeout);
         var id = new ConnectionId(Interlocked.Increment(ref lastConnectionId));
-        var outbox = new ClientOutbox(id, settings.OutboundQueueCapacity);
+        var outbox = new ClientOutbox(
+            id, settings.OutboundQueueCapacity, settings.OutboundQueueBurstCapacity, settings.SlowClientGrace);
         broadcaster.Attach(outbox);
         telemetry.ConnectionOpened();
         try

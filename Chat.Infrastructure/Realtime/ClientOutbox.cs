@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Chat.Domain.Users;
 
@@ -6,7 +7,9 @@ namespace Chat.Infrastructure.Realtime;
 /// <summary>
 /// One client's bounded queue of encoded frames. Many threads enqueue, one writer drains it. Enqueueing never
 /// waits: when the queue is full the client is too slow, the outbox closes and the <see cref="OnOverflow"/> callback
-/// runs, once.
+/// runs, once. "Full" has two sizes: <c>capacity</c> frames once the client's connection has taken no data for
+/// <c>stallGrace</c> (see <see cref="StallStarted"/>), and a larger <c>burstCapacity</c> while it still takes data but
+/// the server is behind, so that a busy core or a burst does not cost every client its connection at once.
 /// </summary>
 public sealed class ClientOutbox
 {
@@ -14,6 +17,8 @@ public sealed class ClientOutbox
     private readonly int capacity;
     private readonly Lock welcomeGate = new();
     private volatile bool receivesRoomEvents;
+    private readonly TimeSpan stallGrace;
+    private long stalledSince;
 
     // Room events that reached the client between its join and its welcome; they follow the welcome.
     private List<byte[]>? heldBack;
@@ -22,11 +27,19 @@ public sealed class ClientOutbox
     private int overflowCallbackRan;
 
     public ClientOutbox(ConnectionId connection, int capacity)
+        : this(connection, capacity, capacity, TimeSpan.Zero)
+    {
+    }
+
+    public ClientOutbox(ConnectionId connection, int capacity, int burstCapacity, TimeSpan stallGrace)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(burstCapacity, capacity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stallGrace, TimeSpan.Zero);
         Connection = connection;
         this.capacity = capacity;
-        frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity)
+        this.stallGrace = stallGrace;
+        frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(burstCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -60,9 +73,25 @@ public sealed class ClientOutbox
         }
     }
 
+    /// <summary>
+    /// The writer's write to the client is waiting because the connection takes no data. A client that does not
+    /// read stays stalled; a server that is merely behind sees short stalls, which end within the grace.
+    /// </summary>
+    public void StallStarted() => Volatile.Write(ref stalledSince, Stopwatch.GetTimestamp());
+
+    /// <summary>The waiting write completed.</summary>
+    public void StallEnded() => Volatile.Write(ref stalledSince, 0);
+
     /// <summary>Queues a frame for this client alone; false when it was refused (full or closed).</summary>
     public bool TrySend(byte[] frame)
     {
+        // The count takes the channel's lock, so it is read only for a client that has been stalled long enough.
+        if (IsStalledPastGrace() && frames.Reader.Count >= capacity)
+        {
+            Overflow();
+            return false;
+        }
+
         if (frames.Writer.TryWrite(frame))
         {
             return true;
@@ -70,6 +99,12 @@ public sealed class ClientOutbox
 
         Overflow();
         return false;
+    }
+
+    private bool IsStalledPastGrace()
+    {
+        var since = Volatile.Read(ref stalledSince);
+        return since != 0 && Stopwatch.GetElapsedTime(since) >= stallGrace;
     }
 
     private void Overflow()

@@ -23,6 +23,8 @@ public sealed class ConnectionPolicyTests
     [InlineData("Chat:MaxMessageLength", "0")]
     [InlineData("Chat:DefaultRoom", "not a room!")]
     [InlineData("Chat:OutboundQueueCapacity", "0")]
+    [InlineData("Chat:OutboundQueueBurstCapacity", "10")]
+    [InlineData("Chat:SlowClientGrace", "-00:00:01")]
     [InlineData("Chat:AllowedOrigins:0", "not-an-origin")]
     public void Settings_the_server_cannot_run_with_stop_it_at_start_up(string key, string value)
     {
@@ -57,6 +59,7 @@ public sealed class ConnectionPolicyTests
         await using var api = new ChatApiFactory(new()
         {
             ["Chat:OutboundQueueCapacity"] = "64",
+            ["Chat:SlowClientGrace"] = "00:00:00.200",
             ["Chat:MessagesPerSecond"] = "100000",
             ["Chat:MessageBurst"] = "100000",
         });

@@ -22,6 +22,61 @@ public sealed class ClientOutboxTests
     }
 
     [Fact]
+    public void A_client_still_taking_data_may_fall_behind_up_to_the_burst_capacity()
+    {
+        var outbox = new ClientOutbox(new ConnectionId(1), capacity: 2, burstCapacity: 4, TimeSpan.Zero);
+
+        for (byte i = 0; i < 4; i++)
+        {
+            Assert.True(outbox.TrySend([i]));
+        }
+
+        Assert.False(outbox.TrySend([4]));
+        Assert.True(outbox.HasOverflowed);
+    }
+
+    [Fact]
+    public void Once_its_connection_has_taken_no_data_for_the_grace_the_smaller_capacity_applies()
+    {
+        var outbox = new ClientOutbox(new ConnectionId(1), capacity: 2, burstCapacity: 4, TimeSpan.Zero);
+        Assert.True(outbox.TrySend([1]));
+        outbox.StallStarted();
+
+        Assert.True(outbox.TrySend([2]));
+        Assert.False(outbox.TrySend([3]));
+        Assert.True(outbox.HasOverflowed);
+    }
+
+    [Fact]
+    public void A_stall_shorter_than_the_grace_leaves_the_burst_capacity()
+    {
+        var outbox = new ClientOutbox(new ConnectionId(1), capacity: 2, burstCapacity: 4, TimeSpan.FromHours(1));
+        outbox.StallStarted();
+
+        for (byte i = 0; i < 4; i++)
+        {
+            Assert.True(outbox.TrySend([i]));
+        }
+
+        Assert.False(outbox.HasOverflowed);
+    }
+
+    [Fact]
+    public void A_stall_that_ends_costs_nothing()
+    {
+        var outbox = new ClientOutbox(new ConnectionId(1), capacity: 2, burstCapacity: 4, TimeSpan.Zero);
+        outbox.StallStarted();
+        Assert.True(outbox.TrySend([1]));
+        Assert.True(outbox.Reader.TryRead(out _));
+        outbox.StallEnded();
+
+        Assert.True(outbox.TrySend([2]));
+        Assert.True(outbox.TrySend([3]));
+        Assert.True(outbox.TrySend([4]));
+        Assert.False(outbox.HasOverflowed);
+    }
+
+    [Fact]
     public void A_callback_set_after_the_overflow_runs_at_once()
     {
         var outbox = new ClientOutbox(new ConnectionId(1), capacity: 1);
