@@ -63,7 +63,7 @@ start_server() {
       chat)
         # The per-client anti-flood limits would refuse a benchmark's senders and its 10,000 loopback clients.
         export Chat__MessagesPerSecond=1000000 Chat__MessageBurst=1000000 \
-          Chat__MaxConnections=100000 Chat__MaxConnectionsPerAddress=100000
+          Chat__MaxConnections=100000 Chat__MaxConnectionsPerAddress=100000 ${CHAT_ENV:-}
         exec taskset -c "$SERVER_CORE" dotnet "Chat.Api/$BIN/Chat.Api.dll" --urls "http://127.0.0.1:$port" ;;
       raw) exec taskset -c "$SERVER_CORE" dotnet "bench/Baselines.RawKestrel/$BIN/Baselines.RawKestrel.dll" --urls "http://127.0.0.1:$port" ;;
       signalr) exec taskset -c "$SERVER_CORE" dotnet "bench/Baselines.SignalR/$BIN/Baselines.SignalR.dll" --urls "http://127.0.0.1:$port" ;;

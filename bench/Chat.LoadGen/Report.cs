@@ -11,7 +11,7 @@ internal static class Report
         ("fanout", ["deliveries_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "lost", "duplicated", "out_of_order",
             "server_cpu_us_per_delivery", "server_cpu_s_per_100k", "server_peak_rss_mb", "generator_cores", "generator_bound",
             "frames_per_receive", "others_on_server_core", "others_on_generator_core", "error"]),
-        ("ramp", ["max_deliveries_per_s", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
+        ("ramp", ["max_deliveries_per_s", "max_at_rate_per_sender", "first_failed_rate_per_sender", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
             "generator_bound", "stopped_because", "frames_per_receive", "others_on_server_core_at_max",
             "others_on_generator_core_at_max", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s",

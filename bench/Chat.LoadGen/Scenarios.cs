@@ -46,87 +46,117 @@ internal static class Scenarios
         return result;
     }
 
-    /// <summary>Raises the rate step by step until p99 passes the limit, something is lost, or the generator saturates.</summary>
+    /// <summary>
+    /// Raises the rate step by step until p99 passes the limit, something is lost, or the generator saturates; then
+    /// bisects between the last step that passed and the first that failed. A step that dropped clients leaves a
+    /// broken crowd, so the bisection goes on with a fresh one.
+    /// </summary>
     public static async Task<Result> RampAsync(Settings settings)
     {
         var server = new ProcessProbe(settings.ServerPid);
-        await using var crowd = new Crowd(settings);
-        var result = new Result("ramp", settings.Label);
-        if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
+        var crowd = new Crowd(settings);
+        try
         {
+            var result = new Result("ramp", settings.Label);
+            if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
+            {
+                return result;
+            }
+
+            using var memory = MemorySampler.Start(server);
+            using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(10) };
+            var started = Stopwatch.GetTimestamp();
+            var rate = settings.Rate;
+            Phase? best = null;
+            double bestRate = 0, failedRate = 0;
+            var stopReason = "step limit";
+            var steps = new List<string>();
+            var refinements = settings.RampRefinements;
+            for (var step = 0; step < settings.RampSteps; step++)
+            {
+                if (Stopwatch.GetElapsedTime(started).TotalSeconds > settings.MaxSeconds)
+                {
+                    stopReason = "time limit";
+                    break;
+                }
+
+                var phase = await RunPhaseAsync(crowd, server, rate, settings.WarmupSeconds, settings.DurationSeconds, null);
+                var failure = Failure(phase, settings);
+                steps.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{rate:0.#}/s/sender: {phase.DeliveriesPerSecond:N0}/s p99 {phase.Latency.PercentileMs(0.99):0.##} ms " +
+                    $"cpu {phase.ServerCpuUsPerDelivery:0.###} us gen {phase.GeneratorCores:0.00}{(failure is null ? "" : " FAIL " + failure)}") +
+                    (phase.Closed > 0 ? $" ({CloseCodes(crowd)})" : ""));
+                Console.WriteLine($"  step {steps[^1]}");
+                if (failure is null)
+                {
+                    (best, bestRate) = (phase, rate);
+                }
+                else
+                {
+                    failedRate = rate;
+                    stopReason = phase.GeneratorBound ? failure + " (generator-bound)" : failure;
+                    if (best is null || refinements == 0)
+                    {
+                        break;
+                    }
+
+                    if ((phase.Closed > 0 || !phase.Drained) && !await RejoinAsync())
+                    {
+                        stopReason += "; could not rejoin to bisect";
+                        break;
+                    }
+                }
+
+                // Geometric steps up; once a step has failed, bisect between the last pass and the first failure.
+                if (failedRate > 0)
+                {
+                    if (refinements-- == 0)
+                    {
+                        break;
+                    }
+
+                    rate = (bestRate + failedRate) / 2;
+                }
+                else
+                {
+                    rate *= settings.RampFactor;
+                }
+            }
+
+            result.Add("clients", crowd.Clients.Count).Add("senders", settings.Senders);
+            result.Add("max_deliveries_per_s", best?.DeliveriesPerSecond ?? 0.0);
+            result.Add("max_at_rate_per_sender", bestRate);
+            result.Add("first_failed_rate_per_sender", failedRate);
+            result.Add("p99_ms_at_max", best?.Latency.PercentileMs(0.99) ?? double.NaN);
+            result.Add("server_cpu_us_per_delivery_at_max", best?.ServerCpuUsPerDelivery ?? double.NaN);
+            result.Add("generator_cores_at_max", best?.GeneratorCores ?? double.NaN);
+            result.Add("generator_bound", stopReason.Contains("generator", StringComparison.Ordinal) || (best?.GeneratorBound ?? false));
+            result.Add("stopped_because", stopReason);
+            if (best is not null)
+            {
+                AddCoreLoad(result, best, settings, "_at_max");
+            }
+
+            result.Add("server_peak_rss_mb", memory.PeakMb);
+            AddTransportCounts(result, crowd);
+            result.Add("steps", string.Join(" | ", steps));
+            await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
             return result;
-        }
 
-        using var memory = MemorySampler.Start(server);
-        var started = Stopwatch.GetTimestamp();
-        var rate = settings.Rate;
-        Phase? best = null;
-        double bestRate = 0, failedRate = 0;
-        var stopReason = "step limit";
-        var steps = new List<string>();
-        var refinements = 2;
-        for (var step = 0; step < settings.RampSteps; step++)
+            // The survivors close, the server empties the room, and a new crowd joins under new names.
+            async Task<bool> RejoinAsync()
+            {
+                await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
+                await crowd.DisposeAsync();
+                crowd = new Crowd(settings);
+                return await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(30))
+                    && await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, new Result("ramp", settings.Label));
+            }
+        }
+        finally
         {
-            if (Stopwatch.GetElapsedTime(started).TotalSeconds > settings.MaxSeconds)
-            {
-                stopReason = "time limit";
-                break;
-            }
-
-            var phase = await RunPhaseAsync(crowd, server, rate, settings.WarmupSeconds, settings.DurationSeconds, null);
-            var failure = Failure(phase, settings);
-            steps.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{rate:0.#}/s/sender: {phase.DeliveriesPerSecond:N0}/s p99 {phase.Latency.PercentileMs(0.99):0.##} ms " +
-                $"cpu {phase.ServerCpuUsPerDelivery:0.###} us gen {phase.GeneratorCores:0.00}{(failure is null ? "" : " FAIL " + failure)}"));
-            Console.WriteLine($"  step {steps[^1]}");
-            if (failure is null)
-            {
-                (best, bestRate) = (phase, rate);
-            }
-            else
-            {
-                failedRate = rate;
-                stopReason = phase.GeneratorBound ? failure + " (generator-bound)" : failure;
-                if (phase.Closed > 0 || !phase.Drained || best is null)
-                {
-                    break;
-                }
-            }
-
-            // Geometric steps up; once a step has failed, bisect between the last pass and the first failure.
-            if (failedRate > 0)
-            {
-                if (refinements-- == 0)
-                {
-                    break;
-                }
-
-                rate = (bestRate + failedRate) / 2;
-            }
-            else
-            {
-                rate *= settings.RampFactor;
-            }
+            await crowd.DisposeAsync();
         }
-
-        result.Add("clients", crowd.Clients.Count).Add("senders", settings.Senders);
-        result.Add("max_deliveries_per_s", best?.DeliveriesPerSecond ?? 0.0);
-        result.Add("max_at_rate_per_sender", bestRate);
-        result.Add("p99_ms_at_max", best?.Latency.PercentileMs(0.99) ?? double.NaN);
-        result.Add("server_cpu_us_per_delivery_at_max", best?.ServerCpuUsPerDelivery ?? double.NaN);
-        result.Add("generator_cores_at_max", best?.GeneratorCores ?? double.NaN);
-        result.Add("generator_bound", stopReason.Contains("generator", StringComparison.Ordinal) || (best?.GeneratorBound ?? false));
-        result.Add("stopped_because", stopReason);
-        if (best is not null)
-        {
-            AddCoreLoad(result, best, settings, "_at_max");
-        }
-
-        result.Add("server_peak_rss_mb", memory.PeakMb);
-        AddTransportCounts(result, crowd);
-        result.Add("steps", string.Join(" | ", steps));
-        await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
-        return result;
     }
 
     /// <summary>
@@ -463,6 +493,13 @@ internal static class Scenarios
             return -1;
         }
     }
+
+    /// <summary>How the clients that are closed were closed: "1008 Too slow x12, none x3".</summary>
+    private static string CloseCodes(Crowd crowd) => string.Join(", ", crowd.Clients
+        .Where(c => c.Closed)
+        .GroupBy(c => c.CloseCode == 0 ? "no close frame" : $"{c.CloseCode} {c.CloseReason}")
+        .OrderByDescending(g => g.Count())
+        .Select(g => $"{g.Key} x{g.Count()}"));
 
     private static async Task<bool> WaitForZeroUsersAsync(HttpClient http, TimeSpan timeout)
     {

@@ -52,6 +52,9 @@ internal sealed class Settings
 
     public int RampSteps => Int("steps", 14);
 
+    /// <summary>Bisection steps between the last rate that passed and the first that failed.</summary>
+    public int RampRefinements => Int("refinements", 3);
+
     public double HoldSeconds => Double("hold", 5);
 
     /// <summary>Filler characters per message (at most about 900 keeps it under the 1000-character limit).</summary>
