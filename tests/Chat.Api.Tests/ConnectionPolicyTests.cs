@@ -29,8 +29,15 @@ public sealed class ConnectionPolicyTests
     public void Settings_the_server_cannot_run_with_stop_it_at_start_up(string key, string value)
     {
         var error = Assert.ThrowsAny<Exception>(() => new ChatApiFactory(new() { [key] = value }));
-        var validation = Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(error.GetBaseException());
+
+        // Start-up may wrap the validation failure (an AggregateException, say); what counts is that it names the setting.
+        var validation = Flatten(error).OfType<Microsoft.Extensions.Options.OptionsValidationException>().FirstOrDefault();
+        Assert.True(validation is not null, $"Expected an options validation failure, got: {error}");
         Assert.Contains(key.Split(':')[1], string.Join(" ", validation.Failures), StringComparison.Ordinal);
+
+        static IEnumerable<Exception> Flatten(Exception e) => e is AggregateException many
+            ? many.InnerExceptions.SelectMany(Flatten).Prepend(e)
+            : e.InnerException is { } inner ? Flatten(inner).Prepend(e) : [e];
     }
 
     [Fact]
