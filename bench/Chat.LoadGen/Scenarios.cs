@@ -143,14 +143,35 @@ internal static class Scenarios
             await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
             return result;
 
-            // The survivors close, the server empties the room, and a new crowd joins under new names.
+            // The survivors close, the server empties the room, and a new crowd joins under new names. New sockets
+            // start with small TCP windows and a server with empty queues, so the crowd climbs back to the last rate
+            // that passed before the bisection goes on: thrown straight at a high rate, fresh connections fail where
+            // warmed ones do not.
             async Task<bool> RejoinAsync()
             {
                 await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
                 await crowd.DisposeAsync();
                 crowd = new Crowd(settings);
-                return await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(30))
-                    && await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, new Result("ramp", settings.Label));
+                if (!await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(30))
+                    || !await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, new Result("ramp", settings.Label)))
+                {
+                    return false;
+                }
+
+                for (var climb = bestRate / 16; ; climb = Math.Min(climb * 2, bestRate))
+                {
+                    var warm = await RunPhaseAsync(crowd, server, climb, 1, 1, null);
+                    if (Failure(warm, settings) is { } failed)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  climbing back: {climb:0.#}/s/sender failed: {failed}"));
+                        return false;
+                    }
+
+                    if (climb >= bestRate)
+                    {
+                        return true;
+                    }
+                }
             }
         }
         finally
