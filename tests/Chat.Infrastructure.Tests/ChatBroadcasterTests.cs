@@ -116,13 +116,12 @@ public sealed class ChatBroadcasterTests
         await broadcaster.PublishAsync(room, carolJoined!, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, aliceLeft, TestContext.Current.CancellationToken);
 
-        string[] Types(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
-        var atBob = Types(bob.Outbox);
+        var atBob = DrainTexts(bob.Outbox);
         Assert.Equal(3, atBob.Length);
         Assert.Contains("\"users\":[\"alice\",\"bob\"]", atBob[0], StringComparison.Ordinal);
         Assert.Contains("\"user_name\":\"carol\"", atBob[1], StringComparison.Ordinal);
         Assert.Contains("\"type\":\"user_left\"", atBob[2], StringComparison.Ordinal);
-        var atCarol = Types(carol.Outbox);
+        var atCarol = DrainTexts(carol.Outbox);
         Assert.Single(atCarol);
         Assert.Contains("\"users\":[\"bob\",\"carol\"]", atCarol[0], StringComparison.Ordinal);
     }
@@ -141,28 +140,25 @@ public sealed class ChatBroadcasterTests
         await broadcaster.PublishAsync(room, room.Post(alice, Domain.Messages.MessageText.Create("hi"), Now)!, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, bobJoined!, TestContext.Current.CancellationToken);
 
-        string[] Texts(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
-        var atBob = Texts(bob.Outbox);
+        var atBob = DrainTexts(bob.Outbox);
         Assert.Equal(3, atBob.Length);
         Assert.Contains("\"users\":[\"alice\",\"bob\"]", atBob[0], StringComparison.Ordinal);
         Assert.Contains("\"user_name\":\"carol\"", atBob[1], StringComparison.Ordinal);
         Assert.Contains("\"message\":\"hi\"", atBob[2], StringComparison.Ordinal);
-        var atCarol = Texts(carol.Outbox);
+        var atCarol = DrainTexts(carol.Outbox);
         Assert.Equal(2, atCarol.Length);
         Assert.Contains("\"users\":[\"alice\",\"bob\",\"carol\"]", atCarol[0], StringComparison.Ordinal);
         Assert.Contains("\"message\":\"hi\"", atCarol[1], StringComparison.Ordinal);
-        Assert.Equal(4, Texts(aliceOutbox).Length); // her welcome, Carol, her message, Bob
+        Assert.Equal(4, DrainTexts(aliceOutbox).Length); // her welcome, Carol, her message, Bob
     }
 
     [Fact]
     public async Task Room_events_held_back_for_a_welcome_count_against_the_outbox_capacity()
     {
         var (alice, _) = Join("alice");
-        var bob = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create("bob"), Now);
-        var bobsOutbox = new ClientOutbox(bob.Connection, capacity: 2);
+        var (bob, bobsOutbox) = Attach("bob", capacity: 2);
         var dropped = 0;
         bobsOutbox.OnOverflow(() => dropped++);
-        broadcaster.Attach(bobsOutbox);
         room.Join(bob, out _, Now);
 
         foreach (var text in new[] { "one", "two", "three" })
@@ -188,23 +184,23 @@ public sealed class ChatBroadcasterTests
         Assert.NotEmpty(DrainAll(aliceOutbox));
     }
 
-    private (User User, ClientOutbox Outbox) Attach(string name)
+    private (User User, ClientOutbox Outbox) Attach(string name, int capacity = 1024)
     {
         var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
-        var outbox = new ClientOutbox(user.Connection, 1024);
+        var outbox = new ClientOutbox(user.Connection, capacity);
         broadcaster.Attach(outbox);
         return (user, outbox);
     }
 
     private (User User, ClientOutbox Outbox) Join(string name, int capacity = 1024)
     {
-        var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
-        var outbox = new ClientOutbox(user.Connection, capacity);
-        broadcaster.Attach(outbox);
+        var (user, outbox) = Attach(name, capacity);
         Assert.Equal(JoinOutcome.Joined, room.Join(user, out var joined, Now));
         broadcaster.PublishAsync(room, joined!, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return (user, outbox);
     }
+
+    private static string[] DrainTexts(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
 
     private static List<byte[]> DrainAll(ClientOutbox outbox)
     {
