@@ -16,7 +16,21 @@ internal static partial class ChatSocketEndpoint
 
     public static IEndpointRouteBuilder MapChatSocket(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.Map("/ws/{username}", HandleAsync).WithName("ChatSocket").ExcludeFromDescription();
+        // Everything the socket needs is a singleton, taken from the root provider: asking the request for them would
+        // create a request scope that every open connection then holds for its lifetime.
+        var services = endpoints.ServiceProvider;
+        endpoints.Map("/ws/{username}", (HttpContext context, string username) => HandleAsync(
+                context,
+                username,
+                services.GetRequiredService<ISender>(),
+                services.GetRequiredService<ChatBroadcaster>(),
+                services.GetRequiredService<ConnectionTracker>(),
+                services.GetRequiredService<ChatTelemetry>(),
+                services.GetRequiredService<IOptions<ConnectionOptions>>(),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILoggerFactory>()))
+            .WithName("ChatSocket")
+            .ExcludeFromDescription();
         return endpoints;
     }
 
@@ -65,7 +79,8 @@ internal static partial class ChatSocketEndpoint
             using (var activity = ChatTelemetry.StartCommand("chat.join", room))
             {
                 var name = RawUserName(context) ?? username;
-                joined = await sender.Send(new JoinRoomCommand(id, name, room), context.RequestAborted);
+                // The join is in memory and quick; a client gone meanwhile is noticed by its reader and leaves.
+                joined = await sender.Send(new JoinRoomCommand(id, name, room), CancellationToken.None);
                 activity?.SetTag("chat.outcome", joined.Status.ToString());
             }
 
