@@ -32,6 +32,7 @@ internal sealed partial class ChatConnection(
     // Rented per message: most chat messages fit; longer ones grow the buffer for that message only.
     private const int ReceiveBufferSize = 1024;
     private const int MaxFramesPerBatch = 256;
+    private static readonly TimeSpan BehindPollInterval = TimeSpan.FromMilliseconds(2);
 
     // Ends with a close timeout, or when the socket aborts itself (its keep-alive timed out).
     private readonly CancellationTokenSource lifetime = new();
@@ -158,7 +159,11 @@ internal sealed partial class ChatConnection(
         {
             while (true)
             {
-                if (buffer is not null && count == buffer.Length)
+                if (buffer is null)
+                {
+                    await WaitWhileBehindAsync();
+                }
+                else if (count == buffer.Length)
                 {
                     buffer = Grow(buffer, count, options.MaxMessageBytes + 1);
                 }
@@ -213,6 +218,20 @@ internal sealed partial class ChatConnection(
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+    }
+
+    /// <summary>
+    /// Backpressure on senders. A member's own queue carries everything its room sends, so a long one means the room
+    /// is sending faster than the server writes (or this client reads): the next message is read once it is short
+    /// again, and TCP slows the sender down. Without this, a server past its limit fills every queue and drops
+    /// everyone as too slow; with it, senders wait and every reader keeps up.
+    /// </summary>
+    private async ValueTask WaitWhileBehindAsync()
+    {
+        while (outbox.Reader.Count >= options.OutboundQueueCapacity && !outbox.HasOverflowed)
+        {
+            await Task.Delay(BehindPollInterval, clock, lifetime.Token);
         }
     }
 

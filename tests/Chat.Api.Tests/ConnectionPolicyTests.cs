@@ -117,6 +117,68 @@ public sealed class ConnectionPolicyTests
     }
 
     [Fact]
+    public async Task A_sender_whose_own_queue_is_long_is_held_back_rather_than_anyone_being_dropped()
+    {
+        await using var api = new ChatApiFactory(new()
+        {
+            ["Chat:OutboundQueueCapacity"] = "16",
+            ["Chat:OutboundQueueBurstCapacity"] = "100000",
+            ["Chat:SlowClientGrace"] = "00:01:00",
+            ["Chat:MessagesPerSecond"] = "1000000",
+            ["Chat:MessageBurst"] = "1000000",
+        });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync("user_joined");
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync("user_joined");
+        await alice.NextEventAsync("user_joined");
+
+        // Alice sends far more than the socket buffers hold of her own echoes, and does not read them for now.
+        const int count = 10_000;
+        var text = string.Concat(Enumerable.Repeat("€", 1000));
+        var atBob = 0;
+        var bobReads = Task.Run(async () =>
+        {
+            while (atBob < count)
+            {
+                if ((await bob.NextEventAsync(TimeSpan.FromSeconds(30))).GetProperty("type").GetString() == "chat_message")
+                {
+                    Interlocked.Increment(ref atBob);
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+        var aliceSends = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await alice.SendMessageAsync(text);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        // Once her queue is long the server stops reading her: Bob's count stops short while she is not reading.
+        var heard = -1;
+        while (heard != Volatile.Read(ref atBob))
+        {
+            heard = Volatile.Read(ref atBob);
+            await Task.Delay(1000, TestContext.Current.CancellationToken);
+        }
+
+        Assert.InRange(heard, 1, count - 1);
+
+        // When she reads again, everything flows: both get every message and nobody was dropped.
+        var atAlice = 0;
+        while (atAlice < count)
+        {
+            var e = await alice.NextEventAsync(TimeSpan.FromSeconds(30));
+            Assert.NotEqual("user_left", e.GetProperty("type").GetString());
+            atAlice += e.GetProperty("type").GetString() == "chat_message" ? 1 : 0;
+        }
+
+        await Task.WhenAll(aliceSends, bobReads).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        Assert.Equal(count, atBob);
+    }
+
+    [Fact]
     public async Task Every_message_accepted_before_a_stop_reaches_everyone_before_the_1001()
     {
         var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "100000", ["Chat:MessageBurst"] = "100000" });
