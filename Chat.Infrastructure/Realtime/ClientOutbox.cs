@@ -15,10 +15,10 @@ public sealed class ClientOutbox
 {
     private readonly Channel<byte[]> frames;
     private readonly int capacity;
-    private readonly Lock welcomeGate = new();
-    private volatile bool receivesRoomEvents;
     private readonly TimeSpan stallGrace;
+    private readonly Lock welcomeGate = new();
     private long stalledSince;
+    private volatile bool receivesRoomEvents;
 
     // Room events that reached the client between its join and its welcome; they follow the welcome.
     private List<byte[]>? heldBack;
