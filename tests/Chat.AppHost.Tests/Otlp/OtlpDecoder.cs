@@ -1,4 +1,4 @@
-namespace Chat.EndToEnd.Tests.Otlp;
+namespace Chat.AppHost.Tests.Otlp;
 
 /// <summary>A span as exported: its resource's attributes (<c>service.name</c> …), scope, name and own attributes.</summary>
 internal sealed record ExportedSpan(

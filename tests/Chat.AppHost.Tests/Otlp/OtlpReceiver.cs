@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Chat.EndToEnd.Tests.Otlp;
+namespace Chat.AppHost.Tests.Otlp;
 
 /// <summary>One OTLP/HTTP export request as it arrived.</summary>
 internal sealed record OtlpExport(string Signal, string? ContentType, byte[] Body);

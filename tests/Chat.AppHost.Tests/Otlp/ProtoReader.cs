@@ -1,4 +1,4 @@
-namespace Chat.EndToEnd.Tests.Otlp;
+namespace Chat.AppHost.Tests.Otlp;
 
 /// <summary>One field of a protobuf message: a varint or fixed value in <see cref="Value"/>, or length-delimited bytes.</summary>
 internal readonly record struct ProtoField(int Number, ulong Value, ReadOnlyMemory<byte> Bytes)

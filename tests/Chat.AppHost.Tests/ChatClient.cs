@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Chat.EndToEnd.Tests;
+namespace Chat.AppHost.Tests;
 
 /// <summary>A browser-like chat client: a real WebSocket with an Origin header, a timeout on every wait.</summary>
 public sealed class ChatClient : IAsyncDisposable

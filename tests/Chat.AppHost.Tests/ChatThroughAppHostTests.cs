@@ -2,17 +2,16 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Chat.EndToEnd.Tests.Otlp;
-using Chat.EndToEnd.Tests.Services;
+using Chat.AppHost.Tests.Otlp;
 
-namespace Chat.EndToEnd.Tests;
+namespace Chat.AppHost.Tests;
 
 /// <summary>
-/// Chat.Web in front of Chat.Api, each its own process, wired as the AppHost wires them. The tests share the two
-/// processes; each makes its own traffic and only the chat test sends messages, so its counts are its own.
+/// Chat.Web in front of Chat.Api, started by the real AppHost. The tests share one AppHost; each makes its own traffic
+/// and only the chat test sends messages, so its counts are its own.
 /// Telemetry is read by decoding the OTLP protobuf requests (Otlp/OtlpDecoder.cs), not by searching raw bytes.
 /// </summary>
-public sealed class ChatEndToEndTests(ChatServices services) : IClassFixture<ChatServices>, IAsyncDisposable
+public sealed class ChatThroughAppHostTests(ChatAppHost services) : IClassFixture<ChatAppHost>, IAsyncDisposable
 {
     /// <summary>Exports are batched every second (OTEL_BSP_SCHEDULE_DELAY, OTEL_METRIC_EXPORT_INTERVAL).</summary>
     private static readonly TimeSpan TelemetryTimeout = TimeSpan.FromSeconds(15);
@@ -129,7 +128,10 @@ public sealed class ChatEndToEndTests(ChatServices services) : IClassFixture<Cha
             var resources = receiver.Spans.Where(s => s.Service == service).Select(s => s.Resource)
                 .Concat(receiver.Metrics.Where(m => m.Service == service).Select(m => m.Resource))
                 .Concat(receiver.Logs.Where(l => l.Service == service).Select(l => l.Resource));
-            Assert.All(resources, r => Assert.Equal(services.InstanceId(service), r.GetValueOrDefault("service.instance.id")));
+            // One instance id per process, as DCP gives each resource replica its own.
+            var instanceIds = resources.Select(r => r.GetValueOrDefault("service.instance.id")).Distinct().ToList();
+            Assert.Single(instanceIds);
+            Assert.False(string.IsNullOrEmpty(instanceIds[0]));
             Assert.Contains(receiver.Metrics, m => m.Service == service && m.Name == "http.server.request.duration");
         }
 
@@ -144,7 +146,7 @@ public sealed class ChatEndToEndTests(ChatServices services) : IClassFixture<Cha
     {
         if (TestContext.Current.TestState?.Result == TestResult.Failed)
         {
-            TestContext.Current.TestOutputHelper?.WriteLine(services.Report());
+            TestContext.Current.TestOutputHelper?.WriteLine(services.Receiver.Summary());
         }
 
         http.Dispose();
