@@ -23,6 +23,8 @@ public sealed class ChatThroughAppHostTests(ChatAppHost services) : IClassFixtur
     [Fact]
     public async Task Web_serves_the_page_and_forwards_health_and_stats_to_the_api()
     {
+        TestContext.Current.TestOutputHelper?.WriteLine($"The AppHost had api and web healthy in {services.StartedIn.TotalSeconds:F1} s.");
+
         using var page = await http.GetAsync("/", CancellationToken);
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
@@ -81,6 +83,7 @@ public sealed class ChatThroughAppHostTests(ChatAppHost services) : IClassFixtur
 
         // A request span ends, and is exported, when its socket closes.
         await bob.CloseAsync();
+        Assert.Equal("bob", (await alice.NextEventAsync("user_left")).GetProperty("user_name").GetString());
         await alice.CloseAsync();
 
         var receiver = services.Receiver;
