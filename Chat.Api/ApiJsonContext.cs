@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Chat.Api.History;
 using Chat.Application.Stats.GetRoomStats;
 using Chat.Application.Stats.GetStats;
 
@@ -9,6 +10,7 @@ namespace Chat.Api;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(ChatStats))]
 [JsonSerializable(typeof(RoomStats))]
+[JsonSerializable(typeof(MessagePageResponse))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(double))]

@@ -1,4 +1,5 @@
 using Chat.Api.Health;
+using Chat.Api.History;
 using Chat.Api.Http;
 using Chat.Api.Stats;
 using Chat.Api.WebSockets;
@@ -8,18 +9,21 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 
 builder.Services.AddApplication();
-builder.Services.AddInfrastructure();
+builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddChatApi();
+builder.Services.AddHistoryRateLimit();
 
 var app = builder.Build();
 
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseRateLimiter();
 
 app.MapDefaultEndpoints(healthResponseWriter: HealthResponseWriter.WriteAsync);
 app.MapChatSocket();
 app.MapStats();
+app.MapMessages();
 
 app.Run();
 

@@ -52,6 +52,7 @@ internal sealed partial class ChatConnection(
     {
         transport.OnDisposed = EndNow;
         outbox.OnOverflow(DropTooSlow);
+        outbox.OnEvicted(() => RequestClose(CloseReason.TakenOver));
         var writer = WriteLoopAsync();
         try
         {

@@ -74,13 +74,27 @@ internal static partial class ChatSocketEndpoint
         telemetry.ConnectionOpened();
         try
         {
-            var room = context.Request.Query["room"] is { Count: > 0 } named ? named.ToString() : null;
+            var query = context.Request.Query;
+            var room = Single(query, "room");
             Result<JoinedRoom> joined;
             using (var activity = ChatTelemetry.StartCommand("chat.join", room))
             {
                 var name = RawUserName(context) ?? username;
-                // The join is in memory and quick; a client gone meanwhile is noticed by its reader and leaves.
-                joined = await sender.Send(new JoinRoomCommand(id, name, room), CancellationToken.None);
+                var join = new JoinRoomCommand(id, name, room, Single(query, "since"), Single(query, "epoch"), Single(query, "token"));
+                try
+                {
+                    // A client gone meanwhile is noticed by its reader and leaves.
+                    joined = await sender.Send(join, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Joined but never welcomed (the history store failed): leave again, then fail as any bug does.
+                    await sender.Send(new Application.Rooms.LeaveRoom.LeaveRoomCommand(id), CancellationToken.None);
+                    LogJoinFailed(loggers.CreateLogger<ChatConnection>(), e, id);
+                    await RefuseAsync(socket, CloseReason.ServerError, settings.CloseTimeout);
+                    return;
+                }
+
                 activity?.SetTag("chat.outcome", joined.Status.ToString());
             }
 
@@ -102,6 +116,12 @@ internal static partial class ChatSocketEndpoint
             telemetry.ConnectionClosed();
         }
     }
+
+    private static string? Single(IQueryCollection query, string key) =>
+        query.TryGetValue(key, out var values) && values.Count > 0 ? values[0] : null;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId} could not join")]
+    private static partial void LogJoinFailed(ILogger logger, Exception exception, ConnectionId connectionId);
 
     /// <summary>
     /// The name as the client encoded it, decoded once. Route values keep "%2F" encoded (a '/' would change the

@@ -25,6 +25,12 @@ internal readonly record struct CloseReason(WebSocketCloseStatus Status, string 
 
     public static CloseReason ShuttingDown => new(WebSocketCloseStatus.EndpointUnavailable, "Server is shutting down.");
 
+    /// <summary>
+    /// 4001, in the range RFC 6455 leaves to applications: the same person reconnected with this session's token, so a
+    /// client should not reconnect on its own after it.
+    /// </summary>
+    public static CloseReason TakenOver => new((WebSocketCloseStatus)4001, "Session taken over by a newer connection.");
+
     public static CloseReason ServerError => new(WebSocketCloseStatus.InternalServerError, "Internal server error.");
 
     /// <summary>The description cut to fit a close frame, never inside a character.</summary>

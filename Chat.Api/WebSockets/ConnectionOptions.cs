@@ -58,6 +58,9 @@ public sealed class ConnectionOptions
     /// <summary>How long a client may take to send its request headers (the upgrade request included).</summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>History pages (<c>GET /room/{id}/messages</c>) one client address may ask for per second (a token bucket of twice this).</summary>
+    public int HistoryRequestsPerSecond { get; set; } = 5;
+
     /// <summary>
     /// Browser origins allowed to open a socket (the web front end's). Requests without an Origin header come from
     /// non-browser clients and are allowed; "*" allows every origin.
@@ -98,6 +101,11 @@ internal sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOp
         if (options.MaxConnections < 1 || options.MaxConnectionsPerAddress < 1)
         {
             failures.Add("Chat:MaxConnections and Chat:MaxConnectionsPerAddress must be at least 1.");
+        }
+
+        if (options.HistoryRequestsPerSecond < 1)
+        {
+            failures.Add("Chat:HistoryRequestsPerSecond must be at least 1.");
         }
 
         if (options.RequestHeadersTimeout <= TimeSpan.Zero)

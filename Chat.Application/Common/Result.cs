@@ -6,6 +6,7 @@ public enum ResultStatus
     Invalid,
     NotFound,
     Conflict,
+    Unavailable,
 }
 
 /// <summary>A response type that can say "the request was invalid", so the validation behaviour can build one.</summary>
@@ -47,4 +48,7 @@ public static class Result
     public static Result<T> NotFound<T>(string error) => new(ResultStatus.NotFound, default, [error]);
 
     public static Result<T> Conflict<T>(string error) => new(ResultStatus.Conflict, default, [error]);
+
+    /// <summary>Something the use case depends on (the history store) failed; the request may succeed later.</summary>
+    public static Result<T> Unavailable<T>(string error) => new(ResultStatus.Unavailable, default, [error]);
 }

@@ -24,5 +24,9 @@ public sealed record UserLeft(RoomId Room, UserName User, DateTimeOffset Occurre
     public bool IsNewsTo(User member) => member?.JoinSequence < Sequence;
 }
 
-public sealed record ChatMessage(RoomId Room, UserName Sender, string Text, DateTimeOffset OccurredAt)
+/// <summary>
+/// A message said in a room. <paramref name="Id"/> is its place in the room's history, strictly increasing and never
+/// reused; it is 0 until the message has been given one (messages are numbered in the order they are delivered).
+/// </summary>
+public sealed record ChatMessage(RoomId Room, UserName Sender, string Text, DateTimeOffset OccurredAt, long Id = 0)
     : ChatEvent(Room, OccurredAt);

@@ -89,6 +89,44 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
         }
     }
 
+    /// <summary>
+    /// A reconnecting client takes its session back: <paramref name="replacement"/> steps into the place of the member
+    /// of the same name, if <paramref name="token"/> is that member's session token. Nobody else is told (the name
+    /// never left the room); <paramref name="welcome"/> is the replacement's own join notice, with who is present.
+    /// </summary>
+    public bool TryTakeOver(User replacement, string? token, DateTimeOffset at, out User? previous, out UserJoined? welcome)
+    {
+        ArgumentNullException.ThrowIfNull(replacement);
+        previous = null;
+        welcome = null;
+        lock (gate)
+        {
+            if (closed || replacement.Room is not null
+                || !membersByName.TryGetValue(replacement.Name, out var holder) || !holder.HoldsToken(token))
+            {
+                return false;
+            }
+
+            var next = (User[])members.Clone();
+            next[Array.IndexOf(next, holder)] = replacement;
+            membersByName[replacement.Name] = replacement;
+            replacement.JoinSequence = holder.JoinSequence;
+            replacement.Room = this;
+            holder.Room = null;
+            Volatile.Write(ref members, next);
+
+            var present = new UserName[next.Length];
+            for (var i = 0; i < next.Length; i++)
+            {
+                present[i] = next[i].Name;
+            }
+
+            previous = holder;
+            welcome = new UserJoined(Id, replacement, present, at, replacement.JoinSequence);
+            return true;
+        }
+    }
+
     /// <summary>Removes the user; returns the event to announce, or null when the user was not here.</summary>
     public UserLeft? Leave(User user, DateTimeOffset at)
     {

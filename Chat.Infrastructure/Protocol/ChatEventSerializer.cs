@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chat.Application.Abstractions;
 using Chat.Domain.Rooms;
 
 namespace Chat.Infrastructure.Protocol;
@@ -13,16 +14,17 @@ public static class ChatEventSerializer
 
     public static byte[] Serialize(ChatEvent chatEvent) => Encode(chatEvent switch
     {
-        ChatMessage m => new WireEvent(ChatMessageType, m.Sender.Value, m.Text, ToUnixSeconds(m.OccurredAt)),
+        ChatMessage m => new WireEvent(ChatMessageType, m.Sender.Value, m.Text, ToUnixSeconds(m.OccurredAt), m.Id > 0 ? m.Id : null),
         UserJoined j => new WireEvent(UserJoinedType, j.User.Name.Value, $"{j.User.Name} joined the chat", ToUnixSeconds(j.OccurredAt)),
         UserLeft l => new WireEvent(UserLeftType, l.User.Value, $"{l.User} left the chat", ToUnixSeconds(l.OccurredAt)),
         _ => throw new ArgumentOutOfRangeException(nameof(chatEvent), chatEvent.GetType().Name, "Unknown event."),
     });
 
-    /// <summary>The newcomer's own join notice, which also says who is in the room.</summary>
-    public static byte[] SerializeWelcome(UserJoined joined)
+    /// <summary>The newcomer's own join notice: who is in the room, its epoch, the resume token, whether it recovered.</summary>
+    public static byte[] SerializeWelcome(UserJoined joined, RoomWelcome welcome)
     {
         ArgumentNullException.ThrowIfNull(joined);
+        ArgumentNullException.ThrowIfNull(welcome);
         var users = new string[joined.Present.Count];
         for (var i = 0; i < users.Length; i++)
         {
@@ -34,15 +36,26 @@ public static class ChatEventSerializer
             joined.User.Name.Value,
             $"{joined.User.Name} joined the chat",
             ToUnixSeconds(joined.OccurredAt),
-            joined.Room.Value,
-            users));
+            RoomId: joined.Room.Value,
+            Users: users,
+            Epoch: welcome.Epoch,
+            Recovered: welcome.Recovered,
+            ResumeToken: welcome.ResumeToken));
+    }
+
+    /// <summary>A stored message sent to a newcomer or a resuming client, marked as history.</summary>
+    public static byte[] SerializeHistory(HistoryMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return Encode(new WireEvent(
+            ChatMessageType, message.Sender, message.Text, ToUnixSeconds(message.SentAt), message.Id, History: true));
     }
 
     public static byte[] SerializeError(string message, DateTimeOffset at) =>
         Encode(new WireEvent(ErrorType, null, message, ToUnixSeconds(at)));
 
     /// <summary>Unix seconds with exactly three decimals, like Python's <c>time.time()</c> rounded to milliseconds.</summary>
-    internal static decimal ToUnixSeconds(DateTimeOffset at)
+    public static decimal ToUnixSeconds(DateTimeOffset at)
     {
         var milliseconds = at.ToUnixTimeMilliseconds();
         var magnitude = (ulong)Math.Abs(milliseconds);

@@ -6,16 +6,22 @@ using System.Text.Unicode;
 namespace Chat.Infrastructure.Protocol;
 
 /// <summary>
-/// One server-to-client frame: the original's <c>{type, user_name, message, timestamp}</c>, plus
-/// <c>room_id</c> and <c>users</c> on a newcomer's own join notice only.
+/// One server-to-client frame: the original's <c>{type, user_name, message, timestamp}</c>, plus <c>id</c> on chat
+/// messages (and <c>history: true</c> on those sent from history), and on a newcomer's own join notice only
+/// <c>room_id</c>, <c>users</c>, <c>epoch</c>, <c>resume_token</c> and, when it asked to resume, <c>recovered</c>.
 /// </summary>
 internal sealed record WireEvent(
     string Type,
     string? UserName,
     string Message,
     decimal Timestamp,
+    long? Id = null,
+    bool? History = null,
     string? RoomId = null,
-    IReadOnlyList<string>? Users = null);
+    IReadOnlyList<string>? Users = null,
+    string? Epoch = null,
+    bool? Recovered = null,
+    string? ResumeToken = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -35,13 +35,8 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         var start = Stopwatch.GetTimestamp();
         var delivered = 0;
         var frame = ChatEventSerializer.Serialize(chatEvent);
-        var newcomer = default(ConnectionId?);
-        if (chatEvent is UserJoined joined && outboxes.TryGetValue(joined.User.Connection, out var own))
-        {
-            newcomer = own.Connection;
-            delivered += own.StartReceivingRoomEvents(ChatEventSerializer.SerializeWelcome(joined)) ? 1 : 0;
-        }
-
+        var newcomer = chatEvent is UserJoined joined ? joined.User.Connection : default(ConnectionId?);
+        var messageId = chatEvent is ChatMessage message ? message.Id : 0;
         var members = room.Members;
         for (var i = 0; i < members.Count; i++)
         {
@@ -49,12 +44,41 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
             var connection = member.Connection;
             if (connection != newcomer && IsNewsTo(chatEvent, member) && outboxes.TryGetValue(connection, out var outbox))
             {
-                delivered += outbox.TrySendRoomEvent(frame) ? 1 : 0;
+                delivered += outbox.TrySendRoomEvent(frame, messageId) ? 1 : 0;
             }
         }
 
         telemetry.FanoutCompleted(delivered, start);
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask WelcomeAsync(UserJoined joined, RoomWelcome welcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(joined);
+        ArgumentNullException.ThrowIfNull(welcome);
+        var start = Stopwatch.GetTimestamp();
+        if (outboxes.TryGetValue(joined.User.Connection, out var own))
+        {
+            var history = new byte[welcome.History.Count][];
+            for (var i = 0; i < history.Length; i++)
+            {
+                history[i] = ChatEventSerializer.SerializeHistory(welcome.History[i]);
+            }
+
+            var upTo = welcome.History.Count > 0 ? welcome.History[^1].Id : 0;
+            var delivered = own.StartReceivingRoomEvents(ChatEventSerializer.SerializeWelcome(joined, welcome), history, upTo);
+            telemetry.FanoutCompleted(delivered ? 1 + history.Length : 0, start);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public void EndTakenOverSession(ConnectionId connection)
+    {
+        if (outboxes.TryGetValue(connection, out var outbox))
+        {
+            outbox.Evict();
+        }
     }
 
     // Fan-out runs outside the room's lock: a member who joined after a join or leave already knows of it.

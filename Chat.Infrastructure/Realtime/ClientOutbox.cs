@@ -20,8 +20,11 @@ public sealed class ClientOutbox
     private long stalledSince;
     private volatile bool receivesRoomEvents;
 
-    // Room events that reached the client between its join and its welcome; they follow the welcome.
-    private List<byte[]>? heldBack;
+    // Room events that reached the client between its join and its welcome, with their message ids (0 for other
+    // events); they follow the welcome and its history.
+    private List<(byte[] Frame, long MessageId)>? heldBack;
+    private Action? evictionCallback;
+    private volatile bool evicted;
     private volatile bool overflowed;
     private Action? overflowCallback;
     private int overflowCallbackRan;
@@ -128,8 +131,10 @@ public sealed class ClientOutbox
     /// <summary>
     /// Queues a room event. Until the client's own join notice (its welcome) is queued, events are held back and
     /// follow it: a member who joined before an event must hear of it, and its welcome must come first.
+    /// <paramref name="messageId"/> is the id of a chat message (0 for other events), so that one the welcome's history
+    /// already holds is not sent twice.
     /// </summary>
-    internal bool TrySendRoomEvent(byte[] frame)
+    internal bool TrySendRoomEvent(byte[] frame, long messageId = 0)
     {
         if (!receivesRoomEvents)
         {
@@ -144,7 +149,7 @@ public sealed class ClientOutbox
                         return false;
                     }
 
-                    heldBack.Add(frame);
+                    heldBack.Add((frame, messageId));
                     return true;
                 }
             }
@@ -153,21 +158,53 @@ public sealed class ClientOutbox
         return TrySend(frame);
     }
 
-    /// <summary>Queues the client's welcome, then whatever room events were held back for it.</summary>
-    internal bool StartReceivingRoomEvents(byte[] welcome)
+    /// <summary>
+    /// Queues the client's welcome and the history it is owed (messages up to id <paramref name="historyUpTo"/>), then
+    /// whatever room events were held back for it, but for messages the history already held.
+    /// </summary>
+    internal bool StartReceivingRoomEvents(byte[] welcome, IReadOnlyList<byte[]> history, long historyUpTo)
     {
         lock (welcomeGate)
         {
             var sent = TrySend(welcome);
-            foreach (var frame in heldBack ?? [])
+            foreach (var frame in history)
             {
                 TrySend(frame);
+            }
+
+            foreach (var (frame, messageId) in heldBack ?? [])
+            {
+                if (messageId == 0 || messageId > historyUpTo)
+                {
+                    TrySend(frame);
+                }
             }
 
             heldBack = null;
             receivesRoomEvents = true;
             return sent;
         }
+    }
+
+    /// <summary>
+    /// What to do when another connection takes this client's session over; it must only signal, and it runs at once
+    /// if that already happened.
+    /// </summary>
+    public void OnEvicted(Action callback)
+    {
+        Volatile.Write(ref evictionCallback, callback);
+        if (evicted)
+        {
+            callback();
+        }
+    }
+
+    /// <summary>Another connection took this client's session: nothing more is queued, and the connection ends.</summary>
+    internal void Evict()
+    {
+        evicted = true;
+        frames.Writer.TryComplete();
+        Volatile.Read(ref evictionCallback)?.Invoke();
     }
 
     /// <summary>No more frames will be queued; the writer drains what is there and stops.</summary>

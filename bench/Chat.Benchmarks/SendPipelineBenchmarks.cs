@@ -4,7 +4,11 @@ using Chat.Application.Rooms.JoinRoom;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Realtime;
 using Mediator;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Chat.Benchmarks;
 
@@ -20,6 +24,7 @@ public class SendPipelineBenchmarks
     private const int MessagesPerInvocation = 64;
 
     private ServiceProvider provider = null!;
+    private string historyFolder = string.Empty;
     private ISender sender = null!;
     private ClientOutbox[] outboxes = [];
     private SendMessageCommand command = null!;
@@ -30,7 +35,20 @@ public class SendPipelineBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        provider = new ServiceCollection().AddApplication().AddInfrastructure().BuildServiceProvider();
+        // The real history too: a SQLite file in a folder of its own, written by the journal (a hosted service).
+        historyFolder = Directory.CreateTempSubdirectory("chat-bench-").FullName;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Chat:History:Path"] = Path.Combine(historyFolder, "chat.db"),
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        provider = services.AddApplication().AddInfrastructure(configuration).BuildServiceProvider();
+        foreach (var hosted in provider.GetServices<IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+
         sender = provider.GetRequiredService<ISender>();
         var broadcaster = provider.GetRequiredService<ChatBroadcaster>();
         outboxes = new ClientOutbox[Members];
@@ -57,7 +75,16 @@ public class SendPipelineBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => provider.Dispose();
+    public async Task CleanupAsync()
+    {
+        foreach (var hosted in provider.GetServices<IHostedService>())
+        {
+            await hosted.StopAsync(CancellationToken.None);
+        }
+
+        await provider.DisposeAsync();
+        Directory.Delete(historyFolder, recursive: true);
+    }
 
     [Benchmark(OperationsPerInvoke = MessagesPerInvocation)]
     public async Task SendAndDequeue()

@@ -1,3 +1,4 @@
+using Chat.Application.Abstractions;
 using BenchmarkDotNet.Attributes;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
@@ -30,10 +31,12 @@ public class SerializerBenchmarks
     public byte[] UserJoined() => ChatEventSerializer.Serialize(joinedSmallRoom);
 
     [Benchmark]
-    public byte[] Welcome_10_present() => ChatEventSerializer.SerializeWelcome(joinedSmallRoom);
+    public byte[] Welcome_10_present() => ChatEventSerializer.SerializeWelcome(joinedSmallRoom, Welcome);
 
     [Benchmark]
-    public byte[] Welcome_1000_present() => ChatEventSerializer.SerializeWelcome(joinedLargeRoom);
+    public byte[] Welcome_1000_present() => ChatEventSerializer.SerializeWelcome(joinedLargeRoom, Welcome);
+
+    private static readonly RoomWelcome Welcome = new("3q2-7w", "Zm9vYmFyYmF6cXV4cXV1eA", []);
 
     private static UserJoined Joined(RoomId room, int present, DateTimeOffset now)
     {

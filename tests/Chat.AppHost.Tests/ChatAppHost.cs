@@ -15,6 +15,8 @@ public sealed class ChatAppHost : IAsyncLifetime
     /// <summary>DCP, then api, then web (which waits for api to be healthy), cold, on a busy two-core machine.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
+    // api's history for this run only: the AppHost's default file would keep what earlier runs said.
+    private readonly string historyFolder = Directory.CreateTempSubdirectory("chat-apphost-tests-").FullName;
     private DistributedApplication? app;
     private OtlpReceiver? receiver;
 
@@ -52,6 +54,9 @@ public sealed class ChatAppHost : IAsyncLifetime
             });
         }
 
+        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        builder.CreateResourceBuilder(api).WithEnvironment("Chat__History__Path", Path.Combine(historyFolder, "chat.db"));
+
         app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("api", cancellationToken);
@@ -71,5 +76,7 @@ public sealed class ChatAppHost : IAsyncLifetime
         {
             await receiver.DisposeAsync();
         }
+
+        Directory.Delete(historyFolder, recursive: true);
     }
 }

@@ -14,13 +14,80 @@ public sealed class JoinRoomTests
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
     private readonly IConnectionRegistry registry = Substitute.For<IConnectionRegistry>();
     private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
+    private readonly IMessagePublisher publisher = Substitute.For<IMessagePublisher>();
+    private readonly IMessageStore store = Substitute.For<IMessageStore>();
     private readonly ChatRoom general = new(RoomId.Create("general"), Now);
     private readonly JoinRoomHandler handler;
 
     public JoinRoomTests()
     {
         registry.GetOrAddRoom(Arg.Any<RoomId>(), Arg.Any<DateTimeOffset>()).Returns(general);
-        handler = new JoinRoomHandler(registry, broadcaster, new FakeTimeProvider(Now), Builders.Options());
+        store.OpenRoomAsync(Arg.Any<RoomId>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+            .Returns(call => new RoomHistory(call.Arg<RoomId>(), "epoch-1", 12, 12, 1, Now));
+        store.ReadLatestAsync(Arg.Any<RoomId>(), Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns([Message(11), Message(12)]);
+        store.ReadAfterAsync(Arg.Any<RoomId>(), 10, Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns([Message(11), Message(12)]);
+        handler = new JoinRoomHandler(
+            registry, broadcaster, publisher, store, new FakeTimeProvider(Now), Builders.Options(),
+            Microsoft.Extensions.Options.Options.Create(new HistoryOptions { OnJoin = 2, MaxResume = 5 }));
+    }
+
+    private static HistoryMessage Message(long id) => new(RoomId.Create("general"), id, "carol", $"m{id}", Now);
+
+    [Fact]
+    public async Task A_newcomer_is_welcomed_with_the_rooms_latest_messages_after_everything_published_is_stored()
+    {
+        await handler.Handle(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
+
+        Received.InOrder(() =>
+        {
+            publisher.FlushAsync(Arg.Any<CancellationToken>());
+            broadcaster.WelcomeAsync(
+                Arg.Is<UserJoined>(j => j.User.Name.Value == "alice"),
+                Arg.Is<RoomWelcome>(w => w.Epoch == "epoch-1" && w.Recovered == null && w.History.Count == 2 && w.ResumeToken.Length >= 22),
+                Arg.Any<CancellationToken>());
+        });
+    }
+
+    [Theory]
+    [InlineData("10", "epoch-1", true, 2)]     // missed 11 and 12
+    [InlineData("12", "epoch-1", true, 0)]     // missed nothing
+    [InlineData("13", "epoch-1", false, 2)]    // claims an id from the future
+    [InlineData("5", "epoch-1", false, 2)]     // missed 7, more than MaxResume (5)
+    [InlineData("10", "epoch-0", false, 2)]    // another stream: the store lost messages since
+    [InlineData("ten", "epoch-1", false, 2)]   // not a number
+    public async Task A_resuming_client_gets_what_it_missed_or_is_told_it_did_not_recover(
+        string since, string epoch, bool recovered, int sent)
+    {
+        store.ReadAfterAsync(Arg.Any<RoomId>(), 12, Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
+
+        await handler.Handle(new JoinRoomCommand(new ConnectionId(1), "alice", Since: since, Epoch: epoch), TestContext.Current.CancellationToken);
+
+        await broadcaster.Received(1).WelcomeAsync(
+            Arg.Any<UserJoined>(),
+            Arg.Is<RoomWelcome>(w => w.Recovered == recovered && w.History.Count == sent),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task The_sessions_token_takes_its_name_back_silently_and_ends_the_old_connection()
+    {
+        await handler.Handle(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
+        var token = general.Members.Single().SessionToken;
+        broadcaster.ClearReceivedCalls();
+
+        var wrong = await handler.Handle(new JoinRoomCommand(new ConnectionId(2), "alice", ResumeToken: "forged"), TestContext.Current.CancellationToken);
+        var taken = await handler.Handle(new JoinRoomCommand(new ConnectionId(3), "alice", ResumeToken: token), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ResultStatus.Conflict, wrong.Status);
+        Assert.True(taken.IsOk);
+        Assert.Equal(new ConnectionId(3), general.Members.Single().Connection);
+        registry.Received(1).TryRemoveUser(new ConnectionId(1), out Arg.Any<User?>());
+        broadcaster.Received(1).EndTakenOverSession(new ConnectionId(1));
+        await broadcaster.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatEvent>(), Arg.Any<CancellationToken>());
+        await broadcaster.Received(1).WelcomeAsync(
+            Arg.Is<UserJoined>(j => j.User.Connection == new ConnectionId(3)), Arg.Any<RoomWelcome>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class PipelineTests
 {
     private readonly IConnectionRegistry registry = Substitute.For<IConnectionRegistry>();
     private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
+    private readonly IMessageStore store = Substitute.For<IMessageStore>();
     private readonly ServiceProvider services;
 
     public PipelineTests() =>
@@ -23,6 +24,8 @@ public sealed class PipelineTests
             .AddApplication()
             .AddSingleton(registry)
             .AddSingleton(broadcaster)
+            .AddSingleton(Substitute.For<IMessagePublisher>())
+            .AddSingleton(store)
             .BuildServiceProvider();
 
     [Fact]
@@ -44,6 +47,8 @@ public sealed class PipelineTests
         var sender = services.GetRequiredService<ISender>();
         registry.GetOrAddRoom(Arg.Any<RoomId>(), Arg.Any<DateTimeOffset>())
             .Returns(new ChatRoom(RoomId.Create("general"), DateTimeOffset.UnixEpoch));
+        store.OpenRoomAsync(Arg.Any<RoomId>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+            .Returns(new RoomHistory(RoomId.Create("general"), "epoch", 0, 0, 0, DateTimeOffset.UnixEpoch));
 
         var result = await sender.Send(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
 

@@ -13,11 +13,16 @@ public sealed class SendMessageTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
     private readonly IConnectionRegistry registry = Substitute.For<IConnectionRegistry>();
-    private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
+    private readonly IMessagePublisher publisher = Substitute.For<IMessagePublisher>();
     private readonly SendMessageHandler handler;
 
-    public SendMessageTests() =>
-        handler = new SendMessageHandler(registry, broadcaster, new FakeTimeProvider(Now), Builders.Options());
+    public SendMessageTests()
+    {
+        // The publisher numbers what it is given, as the journal does.
+        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>())
+            .Returns(call => ValueTask.FromResult<ChatMessage?>(call.Arg<ChatMessage>() with { Id = 1 }));
+        handler = new SendMessageHandler(registry, publisher, new FakeTimeProvider(Now), Builders.Options());
+    }
 
     [Fact]
     public async Task A_members_message_is_posted_and_broadcast_to_the_room()
@@ -30,9 +35,25 @@ public sealed class SendMessageTests
         var result = await handler.Handle(new SendMessageCommand(alice.Connection, " hi "), TestContext.Current.CancellationToken);
 
         Assert.True(result.IsOk);
-        Assert.Equal(new ChatMessage(room.Id, alice.Name, "hi", Now), result.Value);
-        await broadcaster.Received(1).PublishAsync(room, result.Value!, Arg.Any<CancellationToken>());
+        Assert.Equal(new ChatMessage(room.Id, alice.Name, "hi", Now, Id: 1), result.Value);
+        await publisher.Received(1).PublishAsync(room, new ChatMessage(room.Id, alice.Name, "hi", Now), Arg.Any<CancellationToken>());
         Assert.Equal(1, room.MessageCount);
+    }
+
+    [Fact]
+    public async Task A_message_the_history_could_not_store_is_unavailable_and_the_sender_is_told_why()
+    {
+        var room = new ChatRoom(RoomId.Create("general"), Now);
+        var alice = new User(new ConnectionId(1), UserName.Create("alice"), Now);
+        room.Join(alice, out _, Now);
+        registry.TryGetUser(alice.Connection, out Arg.Any<User?>()).Returns(x => { x[1] = alice; return true; });
+        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>())
+            .Returns(ValueTask.FromResult<ChatMessage?>(null));
+
+        var result = await handler.Handle(new SendMessageCommand(alice.Connection, "hi"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ResultStatus.Unavailable, result.Status);
+        Assert.Contains("not sent", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,7 +62,7 @@ public sealed class SendMessageTests
         var result = await handler.Handle(new SendMessageCommand(new ConnectionId(9), "hi"), TestContext.Current.CancellationToken);
 
         Assert.Equal(ResultStatus.NotFound, result.Status);
-        await broadcaster.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatEvent>(), Arg.Any<CancellationToken>());
+        await publisher.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>());
     }
 
     [Theory]

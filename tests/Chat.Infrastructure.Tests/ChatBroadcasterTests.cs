@@ -1,3 +1,4 @@
+using Chat.Application.Abstractions;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Realtime;
@@ -7,6 +8,8 @@ namespace Chat.Infrastructure.Tests;
 
 public sealed class ChatBroadcasterTests
 {
+    private static readonly RoomWelcome NoHistory = new("epoch", "token", []);
+
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
     private readonly ChatBroadcaster broadcaster = new(TestTelemetry.Create());
     private readonly ChatRoom room = new(RoomId.Create("general"), Now);
@@ -109,11 +112,14 @@ public sealed class ChatBroadcasterTests
 
         // Bob's join is announced first; his welcome already lists Alice, so her late notice is not news to him.
         await broadcaster.PublishAsync(room, bobJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(bobJoined!, NoHistory, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, aliceJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(aliceJoined!, NoHistory, TestContext.Current.CancellationToken);
         var aliceLeft = room.Leave(alice.User, Now)!;
         var carol = Attach("carol");
         room.Join(carol.User, out var carolJoined, Now);
         await broadcaster.PublishAsync(room, carolJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(carolJoined!, NoHistory, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, aliceLeft, TestContext.Current.CancellationToken);
 
         var atBob = DrainTexts(bob.Outbox);
@@ -137,8 +143,10 @@ public sealed class ChatBroadcasterTests
 
         // Carol's join and Alice's message are fanned out before Bob's own join is: both are news to Bob.
         await broadcaster.PublishAsync(room, carolJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(carolJoined!, NoHistory, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, room.Post(alice, Domain.Messages.MessageText.Create("hi"), Now)!, TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(room, bobJoined!, TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(bobJoined!, NoHistory, TestContext.Current.CancellationToken);
 
         var atBob = DrainTexts(bob.Outbox);
         Assert.Equal(3, atBob.Length);
@@ -197,6 +205,7 @@ public sealed class ChatBroadcasterTests
         var (user, outbox) = Attach(name, capacity);
         Assert.Equal(JoinOutcome.Joined, room.Join(user, out var joined, Now));
         broadcaster.PublishAsync(room, joined!, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        broadcaster.WelcomeAsync(joined!, NoHistory, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return (user, outbox);
     }
 

@@ -1,3 +1,4 @@
+using Chat.Application.Abstractions;
 using System.Text;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
@@ -35,10 +36,25 @@ public sealed class ChatEventSerializerTests
     {
         var bob = new User(new ConnectionId(2), UserName.Create("bob"), At);
         var welcome = Encoding.UTF8.GetString(ChatEventSerializer.SerializeWelcome(
-            new UserJoined(General, bob, [UserName.Create("alice"), bob.Name], At)));
+            new UserJoined(General, bob, [UserName.Create("alice"), bob.Name], At), new RoomWelcome("e1", "t0k", [])));
         Assert.Equal(
-            """{"type":"user_joined","user_name":"bob","message":"bob joined the chat","timestamp":1732441369.120,"room_id":"general","users":["alice","bob"]}""",
+            """{"type":"user_joined","user_name":"bob","message":"bob joined the chat","timestamp":1732441369.120,"room_id":"general","users":["alice","bob"],"epoch":"e1","resume_token":"t0k"}""",
             welcome);
+    }
+
+    [Fact]
+    public void A_resuming_newcomer_is_told_whether_it_recovered_and_history_is_marked()
+    {
+        var bob = new User(new ConnectionId(2), UserName.Create("bob"), At);
+        var welcome = Encoding.UTF8.GetString(ChatEventSerializer.SerializeWelcome(
+            new UserJoined(General, bob, [bob.Name], At), new RoomWelcome("e1", "t0k", [], Recovered: false)));
+        Assert.Contains("\"recovered\":false", welcome, StringComparison.Ordinal);
+
+        var history = Encoding.UTF8.GetString(ChatEventSerializer.SerializeHistory(
+            new HistoryMessage(General, 7, "alice", "hi", At)));
+        Assert.Equal(
+            """{"type":"chat_message","user_name":"alice","message":"hi","timestamp":1732441369.120,"id":7,"history":true}""",
+            history);
     }
 
     [Fact]

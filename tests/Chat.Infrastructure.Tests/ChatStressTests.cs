@@ -15,7 +15,8 @@ public sealed class ChatStressTests
     [Fact]
     public async Task Concurrent_joins_sends_and_leaves_keep_every_invariant()
     {
-        await using var services = new ServiceCollection().AddApplication().AddInfrastructure().BuildServiceProvider();
+        await using var host = await InfrastructureHost.StartAsync();
+        var services = host.Services;
         var sender = services.GetRequiredService<ISender>();
         var registry = services.GetRequiredService<IConnectionRegistry>();
         var broadcaster = services.GetRequiredService<ChatBroadcaster>();

@@ -1,3 +1,4 @@
+using Chat.Application.Abstractions;
 using System.Diagnostics.Metrics;
 using Chat.Domain.Messages;
 using Chat.Domain.Rooms;
@@ -8,6 +9,8 @@ namespace Chat.Infrastructure.Tests;
 
 public sealed class ChatTelemetryTests
 {
+    private static readonly RoomWelcome NoHistory = new("epoch", "token", []);
+
     [Fact]
     public async Task A_fan_out_counts_one_delivery_per_recipient_and_records_its_duration()
     {
@@ -36,13 +39,14 @@ public sealed class ChatTelemetryTests
             broadcaster.Attach(new ClientOutbox(user.Connection, 16));
             room.Join(user, out var joined, now);
             await broadcaster.PublishAsync(room, joined!, TestContext.Current.CancellationToken);
+            await broadcaster.WelcomeAsync(joined!, NoHistory, TestContext.Current.CancellationToken);
         }
 
         await broadcaster.PublishAsync(room, room.Post(users[0], MessageText.Create("hi"), now)!, TestContext.Current.CancellationToken);
 
-        // Joins reach 1, 2 and 3 members; the message reaches all 3.
-        Assert.Equal(1 + 2 + 3 + 3, measurements["chat.messages.delivered"]);
-        Assert.Equal(4, measurements["chat.fanout.duration"]);
+        // Joins reach the 0, 1 and 2 members already there, welcomes their newcomer; the message reaches all 3.
+        Assert.Equal(0 + 1 + 2 + 3 + 3, measurements["chat.messages.delivered"]);
+        Assert.Equal(3 + 3 + 1, measurements["chat.fanout.duration"]);
 
         void Add(Instrument instrument, double value)
         {

@@ -28,7 +28,7 @@ public sealed class SendMessageValidator : AbstractValidator<SendMessageCommand>
 }
 
 public sealed class SendMessageHandler(
-    IConnectionRegistry registry, IBroadcaster broadcaster, TimeProvider clock, IOptions<ChatOptions> options)
+    IConnectionRegistry registry, IMessagePublisher publisher, TimeProvider clock, IOptions<ChatOptions> options)
     : ICommandHandler<SendMessageCommand, Result<ChatMessage>>
 {
     private readonly int maxLength = options.Value.MaxMessageLength;
@@ -46,7 +46,8 @@ public sealed class SendMessageHandler(
             return Result.NotFound<ChatMessage>("Not in a room.");
         }
 
-        await broadcaster.PublishAsync(room, message, cancellationToken);
-        return Result.Ok(message);
+        return await publisher.PublishAsync(room, message, cancellationToken) is { } published
+            ? Result.Ok(published)
+            : Result.Unavailable<ChatMessage>("The message could not be saved, so it was not sent. Try again.");
     }
 }

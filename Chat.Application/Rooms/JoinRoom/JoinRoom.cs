@@ -8,9 +8,19 @@ using Microsoft.Extensions.Options;
 
 namespace Chat.Application.Rooms.JoinRoom;
 
-/// <summary>A connection asks to enter a room under a name; <c>Room</c> null means the default room.</summary>
-public sealed record JoinRoomCommand(ConnectionId Connection, string UserName, string? Room = null)
-    : ICommand<Result<JoinedRoom>>;
+/// <summary>
+/// A connection asks to enter a room under a name; <c>Room</c> null means the default room. A reconnecting client
+/// may ask to resume after the last message it saw (<c>Since</c>, in the room's <c>Epoch</c>) and may take its session
+/// back from a connection the server still thinks open (<c>ResumeToken</c>). These come from the client as typed: one
+/// that cannot be honoured means "not recovered", never a refusal.
+/// </summary>
+public sealed record JoinRoomCommand(
+    ConnectionId Connection,
+    string UserName,
+    string? Room = null,
+    string? Since = null,
+    string? Epoch = null,
+    string? ResumeToken = null) : ICommand<Result<JoinedRoom>>;
 
 public sealed record JoinedRoom(RoomId Room, UserName UserName);
 
@@ -38,10 +48,17 @@ public sealed class JoinRoomValidator : AbstractValidator<JoinRoomCommand>
 }
 
 public sealed class JoinRoomHandler(
-    IConnectionRegistry registry, IBroadcaster broadcaster, TimeProvider clock, IOptions<ChatOptions> options)
+    IConnectionRegistry registry,
+    IBroadcaster broadcaster,
+    IMessagePublisher publisher,
+    IMessageStore store,
+    TimeProvider clock,
+    IOptions<ChatOptions> options,
+    IOptions<HistoryOptions> historyOptions)
     : ICommandHandler<JoinRoomCommand, Result<JoinedRoom>>
 {
     private readonly ChatOptions options = options.Value;
+    private readonly HistoryOptions history = historyOptions.Value;
 
     public async ValueTask<Result<JoinedRoom>> Handle(JoinRoomCommand command, CancellationToken cancellationToken)
     {
@@ -53,16 +70,34 @@ public sealed class JoinRoomHandler(
             return Result.Conflict<JoinedRoom>("This connection has already joined a room.");
         }
 
-        var user = new User(command.Connection, name, now);
+        var user = new User(command.Connection, name, now, NewSessionToken());
+        ChatRoom room;
+        UserJoined joined;
         while (true)
         {
-            var room = registry.GetOrAddRoom(roomId, now);
-            switch (room.Join(user, out var joined, now))
+            room = registry.GetOrAddRoom(roomId, now);
+            var outcome = room.Join(user, out var announced, now);
+            if (outcome == JoinOutcome.Joined)
             {
-                case JoinOutcome.Joined:
-                    registry.AddUser(user);
-                    await broadcaster.PublishAsync(room, joined!, cancellationToken);
-                    return Result.Ok(new JoinedRoom(room.Id, name));
+                registry.AddUser(user);
+                joined = announced!;
+                await broadcaster.PublishAsync(room, joined, cancellationToken);
+                break;
+            }
+
+            if (outcome == JoinOutcome.NameTaken
+                && room.TryTakeOver(user, command.ResumeToken, now, out var previous, out var welcome))
+            {
+                // The old connection's session is this one now: it leaves without a word, and nobody hears of a join.
+                registry.TryRemoveUser(previous!.Connection, out _);
+                registry.AddUser(user);
+                broadcaster.EndTakenOverSession(previous.Connection);
+                joined = welcome!;
+                break;
+            }
+
+            switch (outcome)
+            {
                 case JoinOutcome.NameTaken:
                     return Result.Conflict<JoinedRoom>($"The name '{name}' is already taken in this room.");
                 case JoinOutcome.RoomClosed:
@@ -73,5 +108,48 @@ public sealed class JoinRoomHandler(
                     return Result.Conflict<JoinedRoom>("This connection has already joined a room.");
             }
         }
+
+        await broadcaster.WelcomeAsync(joined, await WelcomeAsync(room.Id, user, command, cancellationToken), cancellationToken);
+        return Result.Ok(new JoinedRoom(room.Id, name));
     }
+
+    /// <summary>
+    /// The history the newcomer is owed. Room events already reach it (held back until its welcome), so everything
+    /// published before the flush below is in the store and everything after reaches it live: nothing falls between.
+    /// </summary>
+    private async Task<RoomWelcome> WelcomeAsync(
+        RoomId room, User user, JoinRoomCommand command, CancellationToken cancellationToken)
+    {
+        await publisher.FlushAsync(cancellationToken);
+        var state = await store.OpenRoomAsync(room, clock.GetUtcNow(), cancellationToken);
+        if (command.Since is null && command.Epoch is null)
+        {
+            return new RoomWelcome(state.Epoch, user.SessionToken!, await LatestAsync(state, cancellationToken));
+        }
+
+        // Resumable: same stream, nothing it claims to have seen is in the future, and what it missed is all still
+        // stored and no more than MaxResume.
+        if (long.TryParse(command.Since, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var since)
+            && string.Equals(command.Epoch, state.Epoch, StringComparison.Ordinal)
+            && since <= state.LastId
+            && state.LastId - since <= history.MaxResume)
+        {
+            var missed = await store.ReadAfterAsync(room, since, history.MaxResume, cancellationToken);
+            if (since == state.LastId || (missed.Count > 0 && missed[0].Id == since + 1))
+            {
+                return new RoomWelcome(state.Epoch, user.SessionToken!, missed, Recovered: true);
+            }
+        }
+
+        return new RoomWelcome(state.Epoch, user.SessionToken!, await LatestAsync(state, cancellationToken), Recovered: false);
+    }
+
+    private async Task<IReadOnlyList<HistoryMessage>> LatestAsync(RoomHistory state, CancellationToken cancellationToken) =>
+        history.OnJoin == 0 || state.MessageCount == 0
+            ? []
+            : await store.ReadLatestAsync(state.Room, history.OnJoin, cancellationToken);
+
+    /// <summary>128 random bits, URL-safe: it travels in the socket URL's query.</summary>
+    private static string NewSessionToken() =>
+        System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 }

@@ -1,6 +1,5 @@
 using Chat.Application.Abstractions;
 using Chat.Application.Common;
-using Chat.Domain.Rooms;
 using Mediator;
 
 namespace Chat.Application.Stats.GetRoomStats;
@@ -9,16 +8,29 @@ public sealed record GetRoomStatsQuery(string RoomId) : IQuery<Result<RoomStats>
 
 public sealed record RoomStats(string RoomId, int UserCount, long MessageCount, long JoinCount, DateTimeOffset CreatedAt);
 
-public sealed class GetRoomStatsHandler(IConnectionRegistry registry) : IQueryHandler<GetRoomStatsQuery, Result<RoomStats>>
+/// <summary>A room exists while someone is in it or while its history is kept (see <see cref="GetStats.GetStatsHandler"/>).</summary>
+public sealed class GetRoomStatsHandler(IConnectionRegistry registry, IMessageStore store)
+    : IQueryHandler<GetRoomStatsQuery, Result<RoomStats>>
 {
-    public ValueTask<Result<RoomStats>> Handle(GetRoomStatsQuery query, CancellationToken cancellationToken)
+    public async ValueTask<Result<RoomStats>> Handle(GetRoomStatsQuery query, CancellationToken cancellationToken)
     {
-        if (!Domain.Rooms.RoomId.TryCreate(query.RoomId, out var id) || !registry.TryGetRoom(id, out var room))
+        if (!Domain.Rooms.RoomId.TryCreate(query.RoomId, out var id))
         {
-            return ValueTask.FromResult(Result.NotFound<RoomStats>($"Room '{query.RoomId}' does not exist."));
+            return NotFound(query.RoomId);
         }
 
-        var stats = new RoomStats(room.Id.Value, room.MemberCount, room.MessageCount, room.JoinCount, room.CreatedAt);
-        return ValueTask.FromResult(Result.Ok(stats));
+        var history = await store.FindRoomAsync(id, cancellationToken);
+        if (registry.TryGetRoom(id, out var room))
+        {
+            return Result.Ok(new RoomStats(
+                room.Id.Value, room.MemberCount, history?.MessageCount ?? room.MessageCount, room.JoinCount,
+                history?.CreatedAt ?? room.CreatedAt));
+        }
+
+        return history is { MessageCount: > 0 }
+            ? Result.Ok(new RoomStats(id.Value, 0, history.MessageCount, 0, history.CreatedAt))
+            : NotFound(query.RoomId);
     }
+
+    private static Result<RoomStats> NotFound(string roomId) => Result.NotFound<RoomStats>($"Room '{roomId}' does not exist.");
 }

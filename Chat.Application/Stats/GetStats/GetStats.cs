@@ -10,15 +10,32 @@ public sealed record ChatStats(int TotalUsers, int TotalRooms, long TotalMessage
 
 public sealed record RoomSummary(string RoomId, int UserCount, long MessageCount, DateTimeOffset CreatedAt);
 
-public sealed class GetStatsHandler(IConnectionRegistry registry) : IQueryHandler<GetStatsQuery, ChatStats>
+/// <summary>
+/// The rooms people are in, and the rooms whose history is still kept although nobody is there: a room outlives its
+/// members until retention has deleted its last message. Message counts are the stored ones.
+/// </summary>
+public sealed class GetStatsHandler(IConnectionRegistry registry, IMessageStore store) : IQueryHandler<GetStatsQuery, ChatStats>
 {
-    public ValueTask<ChatStats> Handle(GetStatsQuery query, CancellationToken cancellationToken)
+    public async ValueTask<ChatStats> Handle(GetStatsQuery query, CancellationToken cancellationToken)
     {
-        var rooms = registry.Rooms
-            .Select(r => new RoomSummary(r.Id.Value, r.MemberCount, r.MessageCount, r.CreatedAt))
-            .OrderBy(r => r.RoomId, StringComparer.Ordinal)
-            .ToArray();
-        var stats = new ChatStats(registry.UserCount, rooms.Length, rooms.Sum(r => r.MessageCount), rooms);
-        return ValueTask.FromResult(stats);
+        var stored = (await store.ListRoomsAsync(cancellationToken)).ToDictionary(r => r.Room.Value, StringComparer.Ordinal);
+        var rooms = new Dictionary<string, RoomSummary>(StringComparer.Ordinal);
+        foreach (var room in registry.Rooms)
+        {
+            var history = stored.GetValueOrDefault(room.Id.Value);
+            rooms[room.Id.Value] = new RoomSummary(
+                room.Id.Value, room.MemberCount, history?.MessageCount ?? room.MessageCount, history?.CreatedAt ?? room.CreatedAt);
+        }
+
+        foreach (var history in stored.Values)
+        {
+            if (history.MessageCount > 0 && !rooms.ContainsKey(history.Room.Value))
+            {
+                rooms[history.Room.Value] = new RoomSummary(history.Room.Value, 0, history.MessageCount, history.CreatedAt);
+            }
+        }
+
+        var ordered = rooms.Values.OrderBy(r => r.RoomId, StringComparer.Ordinal).ToArray();
+        return new ChatStats(registry.UserCount, ordered.Length, ordered.Sum(r => r.MessageCount), ordered);
     }
 }

@@ -11,10 +11,13 @@ namespace Chat.Web.Tests.Browser;
 public sealed class ChatApiHost : WebApplicationFactory<api::Program>
 {
     private readonly string allowedOrigin;
+    private readonly string historyPath;
 
-    public ChatApiHost(int port, string allowedOrigin)
+    /// <param name="historyPath">The SQLite history file: the same one again keeps history over a restart.</param>
+    public ChatApiHost(int port, string allowedOrigin, string historyPath)
     {
         this.allowedOrigin = allowedOrigin;
+        this.historyPath = historyPath;
         UseKestrel(options => options.Listen(IPAddress.Loopback, port));
         StartServer();
     }
@@ -24,6 +27,7 @@ public sealed class ChatApiHost : WebApplicationFactory<api::Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("Chat:AllowedOrigins:0", allowedOrigin);
         builder.UseSetting("Chat:AllowedOrigins:1", allowedOrigin);
+        builder.UseSetting("Chat:History:Path", historyPath);
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 }

@@ -7,14 +7,19 @@ namespace Chat.Web.Tests.Browser;
 public sealed class ChatServers : IAsyncDisposable
 {
     private readonly int apiPort;
+
+    // One history for the servers' lifetime, so a restarted API still has what was said.
+    private readonly string historyFolder = Directory.CreateTempSubdirectory("chat-web-tests-").FullName;
     private ChatApiHost? api;
 
     private ChatServers(int apiPort)
     {
         this.apiPort = apiPort;
         Web = new ChatWebFactory(new Uri($"http://127.0.0.1:{apiPort}"));
-        api = new ChatApiHost(apiPort, Web.Origin);
+        api = new ChatApiHost(apiPort, Web.Origin, HistoryPath);
     }
+
+    private string HistoryPath => Path.Combine(historyFolder, "chat.db");
 
     public ChatWebFactory Web { get; }
 
@@ -33,12 +38,14 @@ public sealed class ChatServers : IAsyncDisposable
         }
     }
 
-    public void StartApi() => api ??= new ChatApiHost(apiPort, Web.Origin);
+    public void StartApi() => api ??= new ChatApiHost(apiPort, Web.Origin, HistoryPath);
 
     public async ValueTask DisposeAsync()
     {
         await StopApiAsync();
         await Web.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(historyFolder, recursive: true);
     }
 
     private static int FreeLoopbackPort()
