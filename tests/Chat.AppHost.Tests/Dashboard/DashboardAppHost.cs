@@ -1,3 +1,4 @@
+using Aspire.Hosting.ApplicationModel;
 using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
@@ -12,6 +13,8 @@ namespace Chat.AppHost.Tests.Dashboard;
 /// </summary>
 public sealed class DashboardAppHost : IAsyncLifetime
 {
+    private readonly string historyFolder = Directory.CreateTempSubdirectory("chat-dashboard-tests-").FullName;
+
     /// <summary>DCP, the dashboard, then api and web, cold, on a busy two-core machine.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(150);
 
@@ -45,6 +48,9 @@ public sealed class DashboardAppHost : IAsyncLifetime
 
         var options = new DistributedApplicationTestingBuilderOptions { EnableDashboard = true };
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chat_AppHost>(options, [], cancellationToken);
+        // api's history for this run only, as in ChatAppHost.
+        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        builder.CreateResourceBuilder(api).WithEnvironment("Chat__History__Path", Path.Combine(historyFolder, "chat.db"));
         app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         LoginUrl = await app.GetDashboardUrlAsync(cancellationToken);
@@ -70,6 +76,7 @@ public sealed class DashboardAppHost : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        using var cleanup = new HistoryFolderCleanup(historyFolder);
         if (Browser is not null)
         {
             await Browser.DisposeAsync();
@@ -81,4 +88,10 @@ public sealed class DashboardAppHost : IAsyncLifetime
             await app.DisposeAsync();
         }
     }
+}
+
+/// <summary>Deletes the folder last, once the app that wrote there is gone.</summary>
+internal readonly struct HistoryFolderCleanup(string folder) : IDisposable
+{
+    public void Dispose() => Directory.Delete(folder, recursive: true);
 }
