@@ -8,6 +8,8 @@ namespace Chat.Infrastructure.History.Sqlite;
 /// <summary>
 /// History in a SQLite file. SQLite takes one writer at a time, so every write goes through one connection behind a
 /// gate, with its statements prepared once; reads use pooled connections of their own, which WAL lets run beside it.
+/// Microsoft.Data.Sqlite does its I/O synchronously: the Async methods complete on the caller's thread, except while
+/// waiting for the gate.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDisposable
 {
