@@ -23,8 +23,8 @@ public interface IMessageStore
 
     /// <summary>
     /// Stores a batch, which may span rooms, in one transaction (group commit), and advances each room's last id
-    /// and count; a room not opened yet is created. Within a room the ids must increase and be above the room's
-    /// <see cref="RoomHistory.LastId"/>: a batch that breaks this is refused whole (nothing of it is stored).
+    /// and count; a room not opened yet is created, as of its first message. Within a room the ids must increase
+    /// and be above the room's <see cref="RoomHistory.LastId"/>: a batch that breaks this is refused whole.
     /// </summary>
     Task AppendAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken);
 

@@ -5,9 +5,8 @@ using Npgsql;
 namespace Chat.Infrastructure.History.Postgres;
 
 /// <summary>
-/// History in PostgreSQL. A batch is two statements sent together (rooms advanced, messages inserted, each from
-/// arrays, so their text never depends on the batch's size) and one commit: two round trips for any batch.
-/// Statements are prepared on first use per pooled connection and stay prepared.
+/// History in PostgreSQL. A batch of any size is one statement over arrays, so its text never changes and it stays
+/// prepared on each pooled connection, plus the commit: two round trips (Npgsql sends BEGIN with the statement).
 /// </summary>
 public sealed class PostgresMessageStore : IMessageStore
 {
@@ -55,21 +54,23 @@ public sealed class PostgresMessageStore : IMessageStore
     private const string SelectAfter =
         "SELECT id, sender, text, sent_at FROM messages WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3";
 
-    // The WHERE refuses ids at or below a room's last id: that room's row is not returned, and the batch rolls back.
-    private const string AdvanceRooms = """
+    // One statement: the rooms advance, then the messages of the rooms that advanced are inserted. The upsert's WHERE
+    // refuses ids at or below a room's last id; such a room is missing from the rooms returned, and the caller rolls back.
+    private const string Append = """
         WITH b (room, epoch, first_id, last_id, n, created_at) AS (
-            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]))
-        INSERT INTO rooms AS r (room, epoch, last_id, message_count, created_at)
-        SELECT room, epoch, last_id, n, created_at FROM b
-        ON CONFLICT (room) DO UPDATE
-        SET last_id = excluded.last_id, message_count = r.message_count + excluded.message_count
-        WHERE r.last_id < (SELECT b.first_id FROM b WHERE b.room = excluded.room)
-        RETURNING r.room
-        """;
-
-    private const string InsertMessages = """
-        INSERT INTO messages (room, id, sender, text, sent_at)
-        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])),
+        advanced AS (
+            INSERT INTO rooms AS r (room, epoch, last_id, message_count, created_at)
+            SELECT room, epoch, last_id, n, created_at FROM b
+            ON CONFLICT (room) DO UPDATE
+            SET last_id = excluded.last_id, message_count = r.message_count + excluded.message_count
+            WHERE r.last_id < (SELECT b.first_id FROM b WHERE b.room = excluded.room)
+            RETURNING r.room),
+        inserted AS (
+            INSERT INTO messages (room, id, sender, text, sent_at)
+            SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[]) AS m (room, id, sender, text, sent_at)
+            WHERE m.room IN (SELECT room FROM advanced))
+        SELECT array_agg(room) FROM advanced
         """;
 
     // Both rules in one range scan of the room's rows: older than the cut-off, or below its newest N (the subquery is
@@ -200,51 +201,27 @@ public sealed class PostgresMessageStore : IMessageStore
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var statements = new NpgsqlBatch(connection, transaction)
+        await using var append = new NpgsqlCommand(Append, connection, transaction)
         {
-            BatchCommands =
+            Parameters =
             {
-                new NpgsqlBatchCommand(AdvanceRooms)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<string[]> { TypedValue = roomIds },
-                        new NpgsqlParameter<string[]> { TypedValue = epochs },
-                        new NpgsqlParameter<long[]> { TypedValue = firstIds },
-                        new NpgsqlParameter<long[]> { TypedValue = lastIds },
-                        new NpgsqlParameter<long[]> { TypedValue = counts },
-                        new NpgsqlParameter<long[]> { TypedValue = createdAts },
-                    },
-                },
-                new NpgsqlBatchCommand(InsertMessages)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<string[]> { TypedValue = messageRooms },
-                        new NpgsqlParameter<long[]> { TypedValue = ids },
-                        new NpgsqlParameter<string[]> { TypedValue = senders },
-                        new NpgsqlParameter<string[]> { TypedValue = texts },
-                        new NpgsqlParameter<long[]> { TypedValue = sentAts },
-                    },
-                },
+                new NpgsqlParameter<string[]> { TypedValue = roomIds },
+                new NpgsqlParameter<string[]> { TypedValue = epochs },
+                new NpgsqlParameter<long[]> { TypedValue = firstIds },
+                new NpgsqlParameter<long[]> { TypedValue = lastIds },
+                new NpgsqlParameter<long[]> { TypedValue = counts },
+                new NpgsqlParameter<long[]> { TypedValue = createdAts },
+                new NpgsqlParameter<string[]> { TypedValue = messageRooms },
+                new NpgsqlParameter<long[]> { TypedValue = ids },
+                new NpgsqlParameter<string[]> { TypedValue = senders },
+                new NpgsqlParameter<string[]> { TypedValue = texts },
+                new NpgsqlParameter<long[]> { TypedValue = sentAts },
             },
         };
-        await statements.PrepareAsync(cancellationToken);
-        HashSet<string> advanced = new(StringComparer.Ordinal);
-        await using (var reader = await statements.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                advanced.Add(reader.GetString(0));
-            }
-
-            // Reading on surfaces the insert's errors (a duplicate id) here, before the commit.
-            while (await reader.NextResultAsync(cancellationToken))
-            {
-            }
-        }
-
-        if (advanced.Count != rooms.Count)
+        await append.PrepareAsync(cancellationToken);
+        // NULL when no room advanced.
+        var advanced = await append.ExecuteScalarAsync(cancellationToken) as string[] ?? [];
+        if (advanced.Length != rooms.Count)
         {
             throw rooms.First(r => !advanced.Contains(r.Room.Value)).StaleIds();
         }

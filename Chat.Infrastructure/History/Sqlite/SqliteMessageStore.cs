@@ -8,6 +8,8 @@ namespace Chat.Infrastructure.History.Sqlite;
 /// <summary>
 /// History in a SQLite file. SQLite takes one writer at a time, so every write goes through one connection behind a
 /// gate, with its statements prepared once; reads use pooled connections of their own, which WAL lets run beside it.
+/// Microsoft.Data.Sqlite does its I/O synchronously: the Async methods complete on the caller's thread, except while
+/// waiting for the gate.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDisposable
 {
@@ -108,7 +110,6 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
         try
         {
             var create = Commands.CreateRoom;
-            create.Transaction = null;
             create.Parameters["$room"].Value = room.Value;
             create.Parameters["$epoch"].Value = RoomEpoch.New();
             create.Parameters["$created_at"].Value = now.ToUnixTimeMilliseconds();
@@ -241,10 +242,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
                 prune.Parameters["$keep_offset"].Value = maxMessagesPerRoom - 1;
                 prune.Parameters["$older_than"].Value = olderThan.ToUnixTimeMilliseconds();
                 var count = prune.ExecuteNonQuery();
-                uncount.Transaction = transaction;
-                uncount.Parameters["$room"].Value = room;
-                uncount.Parameters["$count"].Value = count;
-                uncount.ExecuteNonQuery();
+                if (count > 0)
+                {
+                    uncount.Transaction = transaction;
+                    uncount.Parameters["$room"].Value = room;
+                    uncount.Parameters["$count"].Value = count;
+                    uncount.ExecuteNonQuery();
+                }
+
                 transaction.Commit();
                 deleted += count;
             }
@@ -324,7 +329,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
 
         for (var version = current + 1; version <= migrations.Count; version++)
         {
-            Execute(connection, migrations[version - 1], transaction);
+            using var step = connection.CreateCommand();
+            step.Transaction = transaction;
+            step.CommandText = migrations[version - 1];
+            step.ExecuteNonQuery();
             Execute(connection, $"PRAGMA user_version = {version.ToString(CultureInfo.InvariantCulture)}", transaction);
         }
 
