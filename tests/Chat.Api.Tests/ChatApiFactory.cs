@@ -40,8 +40,8 @@ public sealed class ChatApiFactory : WebApplicationFactory<Program>
 
     public HttpClient CreateHttpClient() => new() { BaseAddress = HttpAddress, Timeout = TimeSpan.FromSeconds(10) };
 
-    public Task<TestChatClient> ConnectAsync(string userName, string? room = null, string? origin = null) =>
-        TestChatClient.ConnectAsync(WebSocketAddress, userName, room, origin);
+    public Task<TestChatClient> ConnectAsync(string userName, string? room = null, string? origin = null, string? query = null) =>
+        TestChatClient.ConnectAsync(WebSocketAddress, userName, room, origin, query);
 
     protected override void Dispose(bool disposing)
     {

@@ -18,7 +18,9 @@ public sealed class TestChatClient : IAsyncDisposable
 
     public string? CloseStatusDescription => socket.CloseStatusDescription;
 
-    public static async Task<TestChatClient> ConnectAsync(Uri baseAddress, string userName, string? room = null, string? origin = null)
+    /// <param name="query">More of the socket URL's query (<c>since=…&amp;epoch=…&amp;token=…</c>), already encoded.</param>
+    public static async Task<TestChatClient> ConnectAsync(
+        Uri baseAddress, string userName, string? room = null, string? origin = null, string? query = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -27,7 +29,8 @@ public sealed class TestChatClient : IAsyncDisposable
             socket.Options.SetRequestHeader("Origin", origin);
         }
 
-        var uri = new Uri(baseAddress, "/ws/" + Uri.EscapeDataString(userName) + (room is null ? "" : "?room=" + room));
+        var parameters = string.Join('&', new[] { room is null ? null : "room=" + room, query }.Where(p => p is not null));
+        var uri = new Uri(baseAddress, "/ws/" + Uri.EscapeDataString(userName) + (parameters.Length == 0 ? "" : "?" + parameters));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(DefaultTimeout);
         try
