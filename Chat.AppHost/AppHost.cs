@@ -1,7 +1,21 @@
+using Microsoft.Extensions.Configuration;
+
 var builder = DistributedApplication.CreateBuilder(args);
 
 var api = builder.AddProject<Projects.Chat_Api>("api")
     .WithHttpHealthCheck("/health");
+
+// History: a SQLite file of api's own unless PostgreSQL is asked for, either as an existing server
+// (ConnectionStrings:chatdb, for machines without a container engine) or as a container (Chat:History:Store=postgres).
+if (builder.Configuration.GetConnectionString("chatdb") is { Length: > 0 })
+{
+    api.WithReference(builder.AddConnectionString("chatdb"));
+}
+else if (string.Equals(builder.Configuration["Chat:History:Store"], "postgres", StringComparison.OrdinalIgnoreCase))
+{
+    var chatdb = builder.AddPostgres("postgres").WithDataVolume().AddDatabase("chatdb");
+    api.WithReference(chatdb).WaitFor(chatdb);
+}
 
 // Browsers reach only the web front end, which serves the page and reverse-proxies the API (services:api:http:0).
 var web = builder.AddProject<Projects.Chat_Web>("web")
