@@ -229,9 +229,22 @@ internal sealed partial class ChatConnection(
     /// </summary>
     private async ValueTask WaitWhileBehindAsync()
     {
-        while (outbox.Reader.Count >= options.OutboundQueueCapacity && !outbox.HasOverflowed)
+        if (outbox.Reader.Count < options.OutboundQueueCapacity || outbox.HasOverflowed)
         {
-            await Task.Delay(BehindPollInterval, clock, lifetime.Token);
+            return;
+        }
+
+        telemetry.HoldBackStarted();
+        try
+        {
+            while (outbox.Reader.Count >= options.OutboundQueueCapacity && !outbox.HasOverflowed)
+            {
+                await Task.Delay(BehindPollInterval, clock, lifetime.Token);
+            }
+        }
+        finally
+        {
+            telemetry.HoldBackEnded();
         }
     }
 
