@@ -7,7 +7,7 @@ namespace Chat.Infrastructure.Protocol;
 
 /// <summary>
 /// One server-to-client frame: the original's <c>{type, user_name, message, timestamp}</c>, plus
-/// <c>room_id</c> and <c>users</c> on a newcomer's own join notice only.
+/// <c>room_id</c> and <c>users</c> on a newcomer's own join notice only, and <c>code</c> on the pacing notice only.
 /// </summary>
 internal sealed record WireEvent(
     string Type,
@@ -15,7 +15,8 @@ internal sealed record WireEvent(
     string Message,
     decimal Timestamp,
     string? RoomId = null,
-    IReadOnlyList<string>? Users = null);
+    IReadOnlyList<string>? Users = null,
+    string? Code = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

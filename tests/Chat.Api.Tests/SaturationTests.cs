@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Api.Tests;
 
-/// <summary>Senders the server does not read for now show in /health and in the metrics.</summary>
+/// <summary>Senders the server does not read for now, held back or paced, show in /health and in the metrics.</summary>
 public sealed class SaturationTests
 {
     [Fact]
@@ -54,6 +54,32 @@ public sealed class SaturationTests
         Assert.Equal(0, recovered.GetProperty("senders_held_back").GetInt32());
         Assert.Equal(0, waiting.Now("backpressure"));
         Assert.True(waiting.Deferred("backpressure") > 0);
+    }
+
+    [Fact]
+    public async Task Paced_senders_are_counted_apart_and_leave_health_healthy()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "20", ["Chat:MessageBurst"] = "5" });
+        using var waiting = new SendersWaiting(api);
+        using var http = api.CreateHttpClient();
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync("user_joined");
+
+        const int count = 100;
+        for (var i = 0; i < count; i++)
+        {
+            await alice.SendMessageAsync($"m{i}");
+        }
+
+        var paced = await WaitForHealthAsync(http, h => h.GetProperty("senders_paced").GetInt32() == 1);
+        Assert.Equal(1, paced.GetProperty("senders_paced").GetInt32());
+        Assert.Equal("healthy", paced.GetProperty("status").GetString());
+        Assert.False(paced.TryGetProperty("reason", out _));
+        Assert.Equal(0, waiting.Now("backpressure"));
+
+        await DrainAsync(alice, count);
+        Assert.InRange(waiting.Deferred("paced"), count / 2, count - 5);
+        Assert.Equal(0, waiting.Deferred("backpressure"));
     }
 
     private static Task DrainAsync(TestChatClient client, int messages) => Task.Run(async () =>
