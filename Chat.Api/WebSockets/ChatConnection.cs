@@ -73,6 +73,8 @@ internal sealed partial class ChatConnection(
         }
         finally
         {
+            // Whatever the room says from now on is not for this client, nor are departures still queued for it.
+            outbox.MarkLeaving();
             using (ChatTelemetry.StartCommand("chat.leave", room))
             {
                 await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
