@@ -3,7 +3,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Chat.Api.Health;
 
-/// <summary>Writes a health report as the original's <c>/health</c> answer: a status and system statistics.</summary>
+/// <summary>
+/// Writes a health report as the original's <c>/health</c> answer: a status and system statistics, and when the status
+/// is not healthy, the reason.
+/// </summary>
 internal static class HealthResponseWriter
 {
     public static async Task WriteAsync(HttpContext context, HealthReport report)
@@ -14,6 +17,13 @@ internal static class HealthResponseWriter
         json.WriteStartObject();
         json.WriteString("status", report.Status == HealthStatus.Healthy ? "healthy" : report.Status.ToString().ToLowerInvariant());
         json.WriteNumber("timestamp", clock.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        if (report.Status != HealthStatus.Healthy)
+        {
+            json.WriteString("reason", string.Join(" ", report.Entries.Values
+                .Where(e => e.Status != HealthStatus.Healthy && e.Description is not null)
+                .Select(e => e.Description)));
+        }
+
         foreach (var entry in report.Entries.Values)
         {
             foreach (var (key, value) in entry.Data)

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
-using System.Threading.RateLimiting;
 using Chat.Application.Messages.SendMessage;
 using Chat.Application.Rooms.LeaveRoom;
 using Chat.Domain.Users;
@@ -37,11 +36,13 @@ internal sealed partial class ChatConnection(
     // Ends with a close timeout, or when the socket aborts itself (its keep-alive timed out).
     private readonly CancellationTokenSource lifetime = new();
 
-    // Made at the first message, so a connection that only listens costs nothing for it.
-    private TokenBucketRateLimiter? rateLimiter;
+    // The message rate as a token bucket in one field (GCRA): the time at which the bucket is full again. No timer,
+    // no limiter object: a connection that only listens, or waits for its turn, holds nothing more for it.
+    private long bucketFullAt;
+    private bool paced;
 
     private CloseReason? closeReason;
-    private int refusedInARow;
+    private int invalidInARow;
     private volatile bool accepting = true;
     private int handling;
 
@@ -73,6 +74,8 @@ internal sealed partial class ChatConnection(
         }
         finally
         {
+            // Whatever the room says from now on is not for this client, nor are departures still queued for it.
+            outbox.MarkLeaving();
             using (ChatTelemetry.StartCommand("chat.leave", room))
             {
                 await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
@@ -88,7 +91,6 @@ internal sealed partial class ChatConnection(
     public void Dispose()
     {
         socket.Dispose();
-        rateLimiter?.Dispose();
         lifetime.Dispose();
     }
 
@@ -182,6 +184,12 @@ internal sealed partial class ChatConnection(
                     return CloseReason.Binary;
                 }
 
+                if (buffer is null)
+                {
+                    // A message has begun (its header is in): its body is read when its turn under the rate comes.
+                    await TakeTurnAsync();
+                }
+
                 count += received.Count;
                 if (count > options.MaxMessageBytes)
                 {
@@ -230,33 +238,69 @@ internal sealed partial class ChatConnection(
     /// </summary>
     private async ValueTask WaitWhileBehindAsync()
     {
-        while (outbox.Reader.Count >= options.OutboundQueueCapacity && !outbox.HasOverflowed)
+        if (outbox.Reader.Count < options.OutboundQueueCapacity || outbox.HasOverflowed)
         {
-            await Task.Delay(BehindPollInterval, clock, lifetime.Token);
+            return;
+        }
+
+        telemetry.HoldBackStarted();
+        try
+        {
+            while (outbox.Reader.Count >= options.OutboundQueueCapacity && !outbox.HasOverflowed)
+            {
+                await Task.Delay(BehindPollInterval, clock, lifetime.Token);
+            }
+        }
+        finally
+        {
+            telemetry.HoldBackEnded();
+        }
+    }
+
+    /// <summary>
+    /// Pacing. A client over its message rate is not refused: its next message is read when the bucket allows it,
+    /// so every message is processed, in order, later, and meanwhile TCP slows the client down. It is told once, when
+    /// pacing starts; pacing ends when the client has been under the rate long enough to refill the whole burst.
+    /// </summary>
+    private async ValueTask TakeTurnAsync()
+    {
+        var now = clock.GetTimestamp();
+        var interval = clock.TimestampFrequency / options.MessagesPerSecond;
+        if (bucketFullAt <= now)
+        {
+            bucketFullAt = now;
+            paced = false;
+        }
+
+        var turn = bucketFullAt - (options.MessageBurst - 1) * interval;
+        bucketFullAt += interval;
+        if (turn <= now)
+        {
+            return;
+        }
+
+        if (!paced)
+        {
+            paced = true;
+            outbox.TrySend(ChatEventSerializer.SerializePacingNotice(
+                $"Slow down: you are sending more than {options.MessagesPerSecond} messages a second, so the rest are delivered at that pace.",
+                clock.GetUtcNow()));
+        }
+
+        telemetry.PacingStarted();
+        try
+        {
+            await Task.Delay(clock.GetElapsedTime(now, turn), clock, lifetime.Token);
+        }
+        finally
+        {
+            telemetry.PacingEnded();
         }
     }
 
     private async ValueTask<CloseReason?> HandleTextAsync(ReadOnlyMemory<byte> frame)
     {
         telemetry.MessageReceived();
-        rateLimiter ??= NewRateLimiter(options);
-        rateLimiter.TryReplenish();
-        using (var lease = rateLimiter.AttemptAcquire())
-        {
-            if (!lease.IsAcquired)
-            {
-                telemetry.MessageRejected("rate_limited");
-                if (++refusedInARow >= options.FloodDisconnectAfter)
-                {
-                    return CloseReason.Flooding;
-                }
-
-                SendError($"Slow down: at most {options.MessagesPerSecond} messages a second.");
-                return null;
-            }
-        }
-
-        refusedInARow = 0;
         Interlocked.Increment(ref handling);
         try
         {
@@ -282,8 +326,7 @@ internal sealed partial class ChatConnection(
         if (text is null)
         {
             telemetry.MessageRejected("malformed");
-            SendError(parseError!);
-            return null;
+            return Refuse(parseError!);
         }
 
         using var activity = ChatTelemetry.StartCommand("chat.send", room);
@@ -292,9 +335,22 @@ internal sealed partial class ChatConnection(
         if (!result.IsOk)
         {
             telemetry.MessageRejected(result.Status.ToString());
-            SendError(result.Error);
+            return Refuse(result.Error);
         }
 
+        invalidInARow = 0;
+        return null;
+    }
+
+    /// <summary>Each refused message gets an error; a client that sends nothing valid for this long is closed.</summary>
+    private CloseReason? Refuse(string error)
+    {
+        if (++invalidInARow >= options.FloodDisconnectAfter)
+        {
+            return CloseReason.TooManyInvalid;
+        }
+
+        SendError(error);
         return null;
     }
 
@@ -385,16 +441,6 @@ internal sealed partial class ChatConnection(
             ArrayPool<byte>.Shared.Return(drain);
         }
     }
-
-    // Replenished on demand rather than by a timer per connection; it refills in proportion to the time elapsed.
-    private static TokenBucketRateLimiter NewRateLimiter(ConnectionOptions options) => new(new TokenBucketRateLimiterOptions
-    {
-        TokenLimit = options.MessageBurst,
-        TokensPerPeriod = options.MessagesPerSecond,
-        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        AutoReplenishment = false,
-        QueueLimit = 0,
-    });
 
     private static byte[] Grow(byte[] buffer, int used, int limit)
     {

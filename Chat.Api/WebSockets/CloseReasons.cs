@@ -15,7 +15,7 @@ internal readonly record struct CloseReason(WebSocketCloseStatus Status, string 
 
     public static CloseReason TooSlow => new(WebSocketCloseStatus.PolicyViolation, "Too slow: messages were not read in time.");
 
-    public static CloseReason Flooding => new(WebSocketCloseStatus.PolicyViolation, "Too many messages: slow down and reconnect.");
+    public static CloseReason TooManyInvalid => new(WebSocketCloseStatus.PolicyViolation, "Too many invalid messages in a row.");
 
     public static CloseReason Binary => new(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported; send text.");
 

@@ -40,13 +40,16 @@ public sealed class ConnectionOptions
     /// <summary>How long a closing handshake may take before the socket is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Messages a client may send per second, sustained (token bucket refill rate).</summary>
+    /// <summary>
+    /// Messages per second read from one client, sustained (token bucket refill rate). A faster sender is paced, not
+    /// refused: its next message is read when its turn comes.
+    /// </summary>
     public int MessagesPerSecond { get; set; } = 10;
 
-    /// <summary>Messages a client may send in a burst (token bucket size).</summary>
+    /// <summary>Messages a client may send in a burst before it is paced (token bucket size).</summary>
     public int MessageBurst { get; set; } = 20;
 
-    /// <summary>Refused messages in a row after which a flooding client is disconnected.</summary>
+    /// <summary>Invalid messages in a row (unparseable or refused by validation) after which the client is closed.</summary>
     public int FloodDisconnectAfter { get; set; } = 50;
 
     /// <summary>Open chat connections in total; more upgrades are refused with 503.</summary>

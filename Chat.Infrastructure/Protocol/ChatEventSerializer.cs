@@ -11,6 +11,7 @@ public static class ChatEventSerializer
     public const string UserLeftType = "user_left";
     public const string ChatMessageType = "chat_message";
     public const string ErrorType = "error";
+    public const string PacedCode = "paced";
 
     public static byte[] Serialize(ChatEvent chatEvent) => Encode(chatEvent switch
     {
@@ -53,6 +54,14 @@ public static class ChatEventSerializer
 
     public static byte[] SerializeError(string message, DateTimeOffset at) =>
         Encode(new WireEvent(ErrorType, null, message, ToUnixSeconds(at)));
+
+    /// <summary>
+    /// Tells a sender over its rate that its messages are now read at that rate. An <c>error</c>, the one type every
+    /// client of the original understands besides the room events, with <c>code</c> <c>paced</c>: unlike every other
+    /// error it answers no message, and nothing was refused.
+    /// </summary>
+    public static byte[] SerializePacingNotice(string message, DateTimeOffset at) =>
+        Encode(new WireEvent(ErrorType, null, message, ToUnixSeconds(at), Code: PacedCode));
 
     /// <summary>Unix seconds with exactly three decimals, like Python's <c>time.time()</c> rounded to milliseconds.</summary>
     public static decimal ToUnixSeconds(DateTimeOffset at)

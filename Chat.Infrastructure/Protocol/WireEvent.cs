@@ -7,8 +7,9 @@ namespace Chat.Infrastructure.Protocol;
 
 /// <summary>
 /// One server-to-client frame: the original's <c>{type, user_name, message, timestamp}</c>, plus <c>id</c> on chat
-/// messages (and <c>history: true</c> on those sent from history), and on a newcomer's own join notice only
-/// <c>room_id</c>, <c>users</c>, <c>epoch</c>, <c>resume_token</c> and, when it asked to resume, <c>recovered</c>.
+/// messages (and <c>history: true</c> on those sent from history), on a newcomer's own join notice only
+/// <c>room_id</c>, <c>users</c>, <c>epoch</c>, <c>resume_token</c> and, when it asked to resume, <c>recovered</c>, and
+/// <c>code</c> on the pacing notice only.
 /// </summary>
 internal sealed record WireEvent(
     string Type,
@@ -21,7 +22,8 @@ internal sealed record WireEvent(
     IReadOnlyList<string>? Users = null,
     string? Epoch = null,
     bool? Recovered = null,
-    string? ResumeToken = null);
+    string? ResumeToken = null,
+    string? Code = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

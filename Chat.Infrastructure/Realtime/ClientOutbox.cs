@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Chat.Domain.Users;
 
@@ -10,21 +11,30 @@ namespace Chat.Infrastructure.Realtime;
 /// runs, once. "Full" has two sizes: <c>capacity</c> frames once the client's connection has taken no data for
 /// <c>stallGrace</c> (see <see cref="StallStarted"/>), and a larger <c>burstCapacity</c> while it still takes data but
 /// the server is behind, so that a busy core or a burst does not cost every client its connection at once.
+/// Departures take one slot for a whole run of them (a <see cref="DepartureRange"/>, expanded into frames as the
+/// writer reads), so nobody who stays is dropped as too slow because many others left.
 /// </summary>
 public sealed class ClientOutbox
 {
-    private readonly Channel<byte[]> frames;
+    private readonly Channel<object> queue;
+    private readonly FrameReader reader;
     private readonly int capacity;
     private readonly TimeSpan stallGrace;
+    // Guards the hand-over at the welcome and the open departures range.
     private readonly Lock welcomeGate = new();
     private long stalledSince;
     private volatile bool receivesRoomEvents;
+    private volatile bool leaving;
+    private long joinSequence;
 
-    // Room events that reached the client between its join and its welcome, with their message ids (0 for other
-    // events); they follow the welcome and its history.
-    private List<(byte[] Frame, long MessageId)>? heldBack;
+    // Room events that reached the client between its join and its welcome (frames, chat messages with their ids,
+    // departure ranges); they follow the welcome and its history.
+    private List<object>? heldBack;
     private Action? evictionCallback;
     private volatile bool evicted;
+
+    // The departures range queued last, while nothing has been queued after it and the writer has not taken it.
+    private volatile DepartureRange? openDepartures;
     private volatile bool overflowed;
     private Action? overflowCallback;
     private int overflowCallbackRan;
@@ -42,18 +52,20 @@ public sealed class ClientOutbox
         Connection = connection;
         this.capacity = capacity;
         this.stallGrace = stallGrace;
-        frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(burstCapacity)
+        queue = Channel.CreateBounded<object>(new BoundedChannelOptions(burstCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
             AllowSynchronousContinuations = false,
         });
+        reader = new FrameReader(this);
     }
 
     public ConnectionId Connection { get; }
 
-    public ChannelReader<byte[]> Reader => frames.Reader;
+    /// <summary>The frames to send, in order; <see cref="ChannelReader{T}.Count"/> counts queue slots, not frames.</summary>
+    public ChannelReader<byte[]> Reader => reader;
 
     /// <summary>True once a frame did not fit: the client is not keeping up.</summary>
     public bool HasOverflowed => overflowed;
@@ -88,20 +100,54 @@ public sealed class ClientOutbox
     /// <summary>Queues a frame for this client alone; false when it was refused (full or closed).</summary>
     public bool TrySend(byte[] frame)
     {
+        if (!TryQueue(frame))
+        {
+            return false;
+        }
+
+        CloseDepartures();
+        return true;
+    }
+
+    /// <summary>
+    /// The client is leaving (its connection is ending): room events are no longer queued for it, and departures
+    /// already queued are skipped. Frames already queued still go out before the close.
+    /// </summary>
+    public void MarkLeaving() => leaving = true;
+
+    private bool TryQueue(object item)
+    {
         // The count takes the channel's lock, so it is read only for a client that has been stalled long enough.
-        if (IsStalledPastGrace() && frames.Reader.Count >= capacity)
+        if (IsStalledPastGrace() && queue.Reader.Count >= capacity)
         {
             Overflow();
             return false;
         }
 
-        if (frames.Writer.TryWrite(frame))
+        if (queue.Writer.TryWrite(item))
         {
             return true;
         }
 
         Overflow();
         return false;
+    }
+
+    /// <summary>
+    /// A frame was queued after the open departures range: later departures must not join it, or they would reach
+    /// the client before that frame. Read after the frame was queued: the channel's lock orders it against
+    /// <see cref="TrySendDepartures"/>, which opens a range before queuing it, so a range queued before the frame is
+    /// seen here.
+    /// </summary>
+    private void CloseDepartures()
+    {
+        if (openDepartures is not null)
+        {
+            lock (welcomeGate)
+            {
+                openDepartures = null;
+            }
+        }
     }
 
     private bool IsStalledPastGrace()
@@ -112,7 +158,7 @@ public sealed class ClientOutbox
 
     private void Overflow()
     {
-        if (!frames.Reader.Completion.IsCompleted && frames.Writer.TryComplete())
+        if (!queue.Reader.Completion.IsCompleted && queue.Writer.TryComplete())
         {
             overflowed = true;
             RunOverflowCallback();
@@ -136,21 +182,19 @@ public sealed class ClientOutbox
     /// </summary>
     internal bool TrySendRoomEvent(byte[] frame, long messageId = 0)
     {
+        if (leaving)
+        {
+            return false;
+        }
+
         if (!receivesRoomEvents)
         {
             lock (welcomeGate)
             {
                 if (!receivesRoomEvents)
                 {
-                    heldBack ??= [];
-                    if (heldBack.Count >= capacity)
-                    {
-                        Overflow();
-                        return false;
-                    }
-
-                    heldBack.Add((frame, messageId));
-                    return true;
+                    openDepartures = null;
+                    return HoldBack(messageId > 0 ? new HeldMessage(frame, messageId) : frame);
                 }
             }
         }
@@ -159,24 +203,61 @@ public sealed class ClientOutbox
     }
 
     /// <summary>
+    /// Queues the departures after <paramref name="after"/> up to <paramref name="until"/>: by extending the range
+    /// queued last when nothing has been queued after it, else as a new range. Ranges arrive in the log's order.
+    /// </summary>
+    internal bool TrySendDepartures(DepartureNode after, DepartureNode until)
+    {
+        if (leaving)
+        {
+            return false;
+        }
+
+        lock (welcomeGate)
+        {
+            if (openDepartures is { } open)
+            {
+                open.Until = until;
+                return true;
+            }
+
+            var range = new DepartureRange(after, until);
+            openDepartures = range;
+            if (receivesRoomEvents ? TryQueue(range) : HoldBack(range))
+            {
+                return true;
+            }
+
+            openDepartures = null;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Queues the client's welcome and the history it is owed (messages up to id <paramref name="historyUpTo"/>), then
     /// whatever room events were held back for it, but for messages the history already held.
     /// </summary>
-    internal bool StartReceivingRoomEvents(byte[] welcome, IReadOnlyList<byte[]> history, long historyUpTo)
+    internal bool StartReceivingRoomEvents(byte[] welcome, long sequence, IReadOnlyList<byte[]> history, long historyUpTo)
     {
+        ArgumentNullException.ThrowIfNull(history);
         lock (welcomeGate)
         {
-            var sent = TrySend(welcome);
+            joinSequence = sequence;
+            var sent = TryQueue(welcome);
             foreach (var frame in history)
             {
-                TrySend(frame);
+                TryQueue(frame);
             }
 
-            foreach (var (frame, messageId) in heldBack ?? [])
+            foreach (var item in heldBack ?? [])
             {
-                if (messageId == 0 || messageId > historyUpTo)
+                if (item is not HeldMessage message)
                 {
-                    TrySend(frame);
+                    TryQueue(item);
+                }
+                else if (message.Id > historyUpTo)
+                {
+                    TryQueue(message.Frame);
                 }
             }
 
@@ -203,10 +284,91 @@ public sealed class ClientOutbox
     internal void Evict()
     {
         evicted = true;
-        frames.Writer.TryComplete();
+        queue.Writer.TryComplete();
         Volatile.Read(ref evictionCallback)?.Invoke();
     }
 
     /// <summary>No more frames will be queued; the writer drains what is there and stops.</summary>
-    public void Complete() => frames.Writer.TryComplete();
+    public void Complete() => queue.Writer.TryComplete();
+
+    private bool HoldBack(object item)
+    {
+        heldBack ??= [];
+        if (heldBack.Count >= capacity)
+        {
+            Overflow();
+            return false;
+        }
+
+        heldBack.Add(item);
+        return true;
+    }
+
+    /// <summary>The writer takes a range: it is closed to extension, and this is how far it reaches.</summary>
+    private DepartureNode Take(DepartureRange range)
+    {
+        lock (welcomeGate)
+        {
+            if (openDepartures == range)
+            {
+                openDepartures = null;
+            }
+
+            return range.Until;
+        }
+    }
+
+    /// <summary>A member hears of a departure that happened after it joined, unless it is leaving itself.</summary>
+    private bool IsOwed(DepartureNode departure) => !leaving && departure.Sequence > joinSequence;
+
+    /// <summary>The queue as frames: a departures range is read as the frames it covers that the client is owed.</summary>
+    private sealed class FrameReader(ClientOutbox outbox) : ChannelReader<byte[]>
+    {
+        private readonly ChannelReader<object> items = outbox.queue.Reader;
+        private DepartureNode? position;
+        private DepartureNode? until;
+
+        public override bool CanCount => true;
+
+        public override int Count => items.Count;
+
+        public override Task Completion => items.Completion;
+
+        public override bool TryRead([MaybeNullWhen(false)] out byte[] item)
+        {
+            while (true)
+            {
+                while (position != until)
+                {
+                    position = position!.Next!;
+                    if (outbox.IsOwed(position))
+                    {
+                        item = position.Frame;
+                        return true;
+                    }
+                }
+
+                if (!items.TryRead(out var next))
+                {
+                    item = null;
+                    return false;
+                }
+
+                if (next is byte[] frame)
+                {
+                    item = frame;
+                    return true;
+                }
+
+                var range = (DepartureRange)next;
+                (position, until) = (range.After, outbox.Take(range));
+            }
+        }
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+            position != until ? new ValueTask<bool>(true) : items.WaitToReadAsync(cancellationToken);
+    }
+
+    /// <summary>A chat message held back until the welcome, with its id, so one already in the history is left out.</summary>
+    private sealed record HeldMessage(byte[] Frame, long Id);
 }

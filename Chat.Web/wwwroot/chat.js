@@ -196,6 +196,11 @@
         break;
       }
       case 'error': {
+        // The pacing notice answers no message: the server reads ours more slowly, it refuses none.
+        if (event.code === 'paced') {
+          renderNotice('paced', event);
+          break;
+        }
         // Messages are answered in the order sent, so an error belongs to the oldest unanswered one.
         state.inflight.shift();
         renderNotice('error', event);

@@ -60,78 +60,99 @@ public sealed class HardeningTests
     }
 
     [Fact]
-    public async Task A_flooding_client_is_told_to_slow_down_then_disconnected_while_others_chat_on()
+    public async Task A_burst_of_200_is_paced_and_every_member_gets_all_of_it_in_order_while_others_chat_on()
     {
-        await using var api = new ChatApiFactory(new()
-        {
-            ["Chat:MessagesPerSecond"] = "2",
-            ["Chat:MessageBurst"] = "5",
-            ["Chat:FloodDisconnectAfter"] = "200",
-        });
-        await using var flooder = await api.ConnectAsync("flooder");
-        await flooder.NextEventAsync();
+        const int count = 200;
+        await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "40", ["Chat:MessageBurst"] = "20" });
+        await using var alice = await api.ConnectAsync("alice");
+        await alice.NextEventAsync();
         await using var bob = await api.ConnectAsync("bob");
         await bob.NextEventAsync();
-        await flooder.NextEventAsync("user_joined");
+        await using var carol = await api.ConnectAsync("carol");
+        await carol.NextEventAsync();
+        await alice.NextEventAsync("user_joined");
+        await alice.NextEventAsync("user_joined");
+        await bob.NextEventAsync("user_joined");
 
-        var flood = Task.Run(async () =>
+        // Alice writes like a script pasting a log: as fast as the socket takes it, half JSON, half plain text.
+        for (var i = 0; i < count; i++)
         {
-            for (var i = 0; i < 400 && flooder.State == WebSocketState.Open; i++)
+            if (i % 2 == 0)
             {
-                await flooder.SendMessageAsync($"spam {i}");
+                await alice.SendMessageAsync($"line {i}");
             }
-        }, TestContext.Current.CancellationToken);
-
-        // Bob's own messages keep flowing at normal speed while the flood is refused.
-        var roundTrips = new List<TimeSpan>();
-        var flooderLeft = false;
-        for (var i = 0; i < 3; i++)
-        {
-            var started = Stopwatch.GetTimestamp();
-            await bob.SendMessageAsync($"bob {i}");
-            JsonElement seen;
-            while ((seen = await bob.NextEventAsync()).GetProperty("message").GetString() != $"bob {i}")
+            else
             {
-                flooderLeft |= seen.GetProperty("type").GetString() == "user_left";
+                await alice.SendTextAsync($"line {i}");
             }
-
-            roundTrips.Add(Stopwatch.GetElapsedTime(started));
         }
 
-        var (status, reason) = await flooder.WaitForCloseAsync(TimeSpan.FromSeconds(20));
-        await flood;
+        var started = Stopwatch.GetTimestamp();
+        var atAlice = ReadUntilAsync(alice, $"line {count - 1}");
 
-        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
-        Assert.Contains("Too many messages", reason, StringComparison.Ordinal);
-        Assert.All(roundTrips, t => Assert.True(t < TimeSpan.FromSeconds(2), $"Bob waited {t} during the flood."));
-        if (!flooderLeft)
+        // Bob's own messages go out at once while Alice's wait for their turn.
+        await bob.SendMessageAsync("bob is here");
+        var atBob = new List<JsonElement>();
+        while (atBob.Count == 0 || atBob[^1].GetProperty("message").GetString() != "bob is here")
         {
-            Assert.Equal("flooder", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
+            atBob.Add(await bob.NextEventAsync());
         }
+
+        var bobRoundTrip = Stopwatch.GetElapsedTime(started);
+        atBob.AddRange(await ReadUntilAsync(bob, $"line {count - 1}"));
+        var atCarol = await ReadUntilAsync(carol, $"line {count - 1}");
+        var aliceEvents = await atAlice;
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        string[] expected = [.. Enumerable.Range(0, count).Select(i => $"line {i}")];
+        Assert.Equal(expected, Lines(atBob));
+        Assert.Equal(expected, Lines(atCarol));
+        Assert.Equal(expected, Lines(aliceEvents));
+        var notice = Assert.Single(aliceEvents, e => e.GetProperty("type").GetString() == "error");
+        Assert.Equal("paced", notice.GetProperty("code").GetString());
+        Assert.StartsWith("Slow down", notice.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(atBob.Concat(atCarol), e => e.GetProperty("type").GetString() is "error" or "user_left");
+        Assert.Equal(WebSocketState.Open, alice.State);
+
+        // 180 messages past the burst at 40 a second take 4.5 s; Bob did not wait for them.
+        Assert.True(elapsed > TimeSpan.FromSeconds(4), $"The burst was not paced: all delivered in {elapsed}.");
+        Assert.True(bobRoundTrip < TimeSpan.FromSeconds(2), $"Bob waited {bobRoundTrip} behind Alice's burst.");
+
+        static string[] Lines(IEnumerable<JsonElement> events) => [.. events
+            .Where(e => e.GetProperty("type").GetString() == "chat_message" && e.GetProperty("user_name").GetString() == "alice")
+            .Select(e => e.GetProperty("message").GetString()!)];
     }
 
     [Fact]
-    public async Task Messages_over_the_rate_get_an_error_and_are_not_broadcast()
+    public async Task A_client_that_keeps_sending_invalid_messages_is_closed_with_1008_and_a_valid_one_resets_the_count()
     {
-        await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "1", ["Chat:MessageBurst"] = "3" });
-        await using var alice = await api.ConnectAsync("alice");
-        await alice.NextEventAsync();
+        await using var api = new ChatApiFactory(new() { ["Chat:FloodDisconnectAfter"] = "5" });
+        await using var mallory = await api.ConnectAsync("mallory");
+        await mallory.NextEventAsync();
+        await using var bob = await api.ConnectAsync("bob");
+        await bob.NextEventAsync();
+        await mallory.NextEventAsync("user_joined");
 
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 4; i++)
         {
-            await alice.SendMessageAsync($"m{i}");
+            await mallory.SendTextAsync("""{"message": 5}""");
+            Assert.Equal("error", (await mallory.NextEventAsync()).GetProperty("type").GetString());
         }
 
-        var events = new List<JsonElement>();
-        for (var i = 0; i < 5; i++)
+        await mallory.SendMessageAsync("valid");
+        Assert.Equal("chat_message", (await mallory.NextEventAsync()).GetProperty("type").GetString());
+        for (var i = 0; i < 4; i++)
         {
-            events.Add(await alice.NextEventAsync());
+            await mallory.SendMessageAsync("");
+            Assert.Equal("error", (await mallory.NextEventAsync()).GetProperty("type").GetString());
         }
 
-        Assert.Equal(3, events.Count(e => e.GetProperty("type").GetString() == "chat_message"));
-        var errors = events.Where(e => e.GetProperty("type").GetString() == "error").ToArray();
-        Assert.True(errors.Length >= 1, "At least one message over the burst is refused.");
-        Assert.All(errors, e => Assert.StartsWith("Slow down", e.GetProperty("message").GetString(), StringComparison.Ordinal));
+        await mallory.SendMessageAsync("\u0007");
+        var (status, reason) = await mallory.WaitForCloseAsync();
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        Assert.Equal("Too many invalid messages in a row.", reason);
+        Assert.Equal("mallory", (await bob.NextEventAsync("user_left")).GetProperty("user_name").GetString());
     }
 
     [Fact]
@@ -281,6 +302,18 @@ public sealed class HardeningTests
         Assert.Equal(["general"], stats.GetProperty("rooms").EnumerateArray().Select(r => r.GetProperty("room_id").GetString()));
         Assert.Equal(2, stats.GetProperty("rooms")[0].GetProperty("user_count").GetInt32());
         Assert.Equal(WebSocketState.Open, alice.State);
+    }
+
+    /// <summary>Every event up to and including the chat message with this text.</summary>
+    private static async Task<List<JsonElement>> ReadUntilAsync(TestChatClient client, string last)
+    {
+        var events = new List<JsonElement>();
+        while (events.Count == 0 || events[^1].GetProperty("message").GetString() != last)
+        {
+            events.Add(await client.NextEventAsync());
+        }
+
+        return events;
     }
 
     private static async Task<JsonElement> WaitForStatsAsync(HttpClient http, Func<JsonElement, bool> condition)

@@ -192,6 +192,102 @@ public sealed class ChatBroadcasterTests
         Assert.NotEmpty(DrainAll(aliceOutbox));
     }
 
+    [Fact]
+    public async Task Departures_one_after_another_take_one_queue_slot_of_a_member_who_stays_and_each_is_announced_once()
+    {
+        var leavers = Enumerable.Range(0, 100).Select(i => Join($"leaver{i}")).ToArray();
+        var (_, stays) = Join("stays", capacity: 4);
+        var overflows = 0;
+        stays.OnOverflow(() => overflows++);
+        DrainAll(stays);
+
+        foreach (var (user, _) in leavers)
+        {
+            await broadcaster.PublishAsync(room, room.Leave(user, Now)!, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(1, stays.Reader.Count);
+        Assert.Equal(0, overflows);
+        Assert.Equal(leavers.Select(l => l.User.Name.Value), DrainTexts(stays).Select(UserNameOf));
+    }
+
+    [Fact]
+    public async Task A_member_that_is_leaving_is_sent_no_departures_not_even_those_already_queued()
+    {
+        var (_, stays) = Join("stays");
+        var (_, leaving) = Join("leaving");
+        var (carol, _) = Join("carol");
+        var (dave, _) = Join("dave");
+        DrainAll(stays);
+        DrainAll(leaving);
+
+        await broadcaster.PublishAsync(room, room.Leave(carol, Now)!, TestContext.Current.CancellationToken);
+        leaving.MarkLeaving();
+        await broadcaster.PublishAsync(room, room.Leave(dave, Now)!, TestContext.Current.CancellationToken);
+
+        Assert.Empty(DrainAll(leaving));
+        Assert.Equal(["carol", "dave"], DrainTexts(stays).Select(UserNameOf));
+    }
+
+    [Fact]
+    public async Task A_message_between_two_departures_stays_between_them()
+    {
+        var (_, stays) = Join("stays");
+        var (carol, _) = Join("carol");
+        var (dave, _) = Join("dave");
+        DrainAll(stays);
+
+        await broadcaster.PublishAsync(room, room.Leave(carol, Now)!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, room.Post(dave, Domain.Messages.MessageText.Create("bye"), Now)!, TestContext.Current.CancellationToken);
+        await broadcaster.PublishAsync(room, room.Leave(dave, Now)!, TestContext.Current.CancellationToken);
+
+        var texts = DrainTexts(stays);
+        Assert.Equal(3, texts.Length);
+        Assert.Contains("\"user_name\":\"carol\"", texts[0], StringComparison.Ordinal);
+        Assert.Contains("\"message\":\"bye\"", texts[1], StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"user_left\",\"user_name\":\"dave\"", texts[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Under_a_concurrent_mass_departure_each_leavers_messages_come_before_its_departure_and_every_departure_once()
+    {
+        const int leavers = 64;
+        const int messagesEach = 5;
+        var (_, stays) = Join("stays", capacity: 100_000);
+        var users = Enumerable.Range(0, leavers).Select(i => Join($"u{i}", capacity: 100_000)).ToArray();
+        DrainAll(stays);
+
+        await Task.WhenAll(users.Select(u => Task.Run(async () =>
+        {
+            for (var m = 0; m < messagesEach; m++)
+            {
+                await broadcaster.PublishAsync(room, room.Post(u.User, Domain.Messages.MessageText.Create($"{m}"), Now)!, CancellationToken.None);
+            }
+
+            u.Outbox.MarkLeaving();
+            await broadcaster.PublishAsync(room, room.Leave(u.User, Now)!, CancellationToken.None);
+        }, TestContext.Current.CancellationToken)));
+
+        var seen = new Dictionary<string, int>();
+        var departed = new HashSet<string>();
+        foreach (var text in DrainTexts(stays))
+        {
+            var name = UserNameOf(text);
+            Assert.DoesNotContain(name, departed);
+            if (text.Contains("\"type\":\"user_left\"", StringComparison.Ordinal))
+            {
+                Assert.Equal(messagesEach, seen.GetValueOrDefault(name));
+                departed.Add(name);
+            }
+            else
+            {
+                seen[name] = seen.GetValueOrDefault(name) + 1;
+            }
+        }
+
+        Assert.Equal(leavers, departed.Count);
+    }
+
     private (User User, ClientOutbox Outbox) Attach(string name, int capacity = 1024)
     {
         var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
@@ -208,6 +304,9 @@ public sealed class ChatBroadcasterTests
         broadcaster.WelcomeAsync(joined!, NoHistory, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return (user, outbox);
     }
+
+    private static string UserNameOf(string frame) =>
+        System.Text.Json.JsonDocument.Parse(frame).RootElement.GetProperty("user_name").GetString()!;
 
     private static string[] DrainTexts(ClientOutbox outbox) => [.. DrainAll(outbox).Select(f => Encoding.UTF8.GetString(f))];
 

@@ -64,4 +64,12 @@ public sealed class ChatEventSerializerTests
             """{"type":"error","message":"nope","timestamp":1732441369.000}""",
             Encoding.UTF8.GetString(ChatEventSerializer.SerializeError("nope", DateTimeOffset.FromUnixTimeSeconds(1_732_441_369))));
     }
+
+    [Fact]
+    public void The_pacing_notice_is_an_error_with_a_code_that_says_nothing_was_refused()
+    {
+        Assert.Equal(
+            """{"type":"error","message":"Slow down","timestamp":1732441369.000,"code":"paced"}""",
+            Encoding.UTF8.GetString(ChatEventSerializer.SerializePacingNotice("Slow down", DateTimeOffset.FromUnixTimeSeconds(1_732_441_369))));
+    }
 }
