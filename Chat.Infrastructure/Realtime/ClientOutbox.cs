@@ -283,9 +283,10 @@ public sealed class ClientOutbox
     /// <summary>Another connection took this client's session: nothing more is queued, and the connection ends.</summary>
     internal void Evict()
     {
+        // The callback first: it gives the connection its close reason before the writer can see the queue end.
         evicted = true;
-        queue.Writer.TryComplete();
         Volatile.Read(ref evictionCallback)?.Invoke();
+        queue.Writer.TryComplete();
     }
 
     /// <summary>No more frames will be queued; the writer drains what is there and stops.</summary>
