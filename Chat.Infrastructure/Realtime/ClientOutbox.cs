@@ -276,9 +276,6 @@ public sealed class ClientOutbox
         }
     }
 
-    /// <summary>A member hears of a departure that happened after it joined, unless it is leaving itself.</summary>
-    private bool IsOwed(DepartureNode departure) => !leaving && departure.Sequence > joinSequence;
-
     /// <summary>The queue as frames: a departures range is read as the frames it covers that the client is owed.</summary>
     private sealed class FrameReader(ClientOutbox outbox) : ChannelReader<byte[]>
     {
@@ -296,10 +293,16 @@ public sealed class ClientOutbox
         {
             while (true)
             {
+                // A client that is leaving is owed nothing; the others, what happened after they joined.
+                if (outbox.leaving)
+                {
+                    position = until;
+                }
+
                 while (position != until)
                 {
                     position = position!.Next!;
-                    if (outbox.IsOwed(position))
+                    if (position.Sequence > outbox.joinSequence)
                     {
                         item = position.Frame;
                         return true;
@@ -324,6 +327,14 @@ public sealed class ClientOutbox
         }
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            position != until ? new ValueTask<bool>(true) : items.WaitToReadAsync(cancellationToken);
+            position == until ? items.WaitToReadAsync(cancellationToken) : NextTurnAsync();
+
+        // The rest of a long run of departures goes out a batch per turn of the thread pool, behind the work queued
+        // meanwhile: in a mass departure, the closes that cause it, which /stats and everyone's presence wait for.
+        private static async ValueTask<bool> NextTurnAsync()
+        {
+            await Task.Yield();
+            return true;
+        }
     }
 }
