@@ -93,7 +93,7 @@ run_scenario() {
     ramp) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
             --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
     # Then LEAVE of them close at once (the mass departure): those who stay must all stay connected and hear of each.
-    connections) args=(--clients "$CONNECTIONS" --leave "$LEAVE" --hold "$HOLD" --max-seconds 60); limit=300 ;;
+    connections) args=(--clients "$CONNECTIONS" --leave "$LEAVE" --hold "$HOLD" --max-seconds 120); limit=360 ;;
     # Idle clients in rooms of ROOM_SIZE: little join traffic, so the server's memory growth is the connections'.
     # The heap census counts what the server still reaches, before and while they are held: memory without garbage.
     # BURST=N: every client then sends N messages at once, so a server that paces them is measured with them paced.
