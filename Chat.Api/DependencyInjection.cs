@@ -4,6 +4,7 @@ using Chat.Api.WebSockets;
 using Chat.Application.Common;
 using Chat.Infrastructure.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,11 @@ internal static class ApiServiceCollectionExtensions
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
         });
+
+        // What the transport reads ahead of the app, per connection: 1 MB by default. A paced or held-back sender is
+        // not read, so its unread messages wait here and then in TCP's buffers: one pool block's worth keeps what it
+        // costs the server to about two blocks instead of up to a megabyte. Headers up to their limit still parse.
+        services.Configure<SocketTransportOptions>(sockets => sockets.MaxReadBufferSize = 4 * 1024);
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(json =>
         {

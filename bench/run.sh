@@ -7,6 +7,8 @@
 #   QUICK=1 bash bench/run.sh                  smaller sizes
 #   SERVERS="chat raw" SCENARIOS="fanout slow" bash bench/run.sh
 #   MICRO=1 bash bench/run.sh                  also the BenchmarkDotNet micro-benchmarks (short job, in process)
+#   SERVERS=chat SCENARIOS=idle ROOM_SIZE=1 BURST=200 CHAT_ENV="Chat__MessagesPerSecond=10 Chat__MessageBurst=20" bash bench/run.sh
+#                                              memory of paced connections (every client over its rate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +23,12 @@ OUT=${OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
 
 if [ "${QUICK:-0}" = 1 ]; then
   CLIENTS=${CLIENTS:-50} SENDERS=${SENDERS:-5} RATE=${RATE:-10} WARMUP=${WARMUP:-1} DURATION=${DURATION:-4}
-  CONNECTIONS=${CONNECTIONS:-1000} HOLD=${HOLD:-2} IDLE=${IDLE:-500} ROOM_SIZE=${ROOM_SIZE:-50}
+  CONNECTIONS=${CONNECTIONS:-1000} LEAVE=${LEAVE:-900} HOLD=${HOLD:-2} IDLE=${IDLE:-500} ROOM_SIZE=${ROOM_SIZE:-50}
   RAMP_START=${RAMP_START:-40} RAMP_FACTOR=${RAMP_FACTOR:-2} RAMP_STEPS=${RAMP_STEPS:-8} RAMP_WARMUP=${RAMP_WARMUP:-1} RAMP_DURATION=${RAMP_DURATION:-2}
   SLOW_RATE=${SLOW_RATE:-40} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-12}
 else
   CLIENTS=${CLIENTS:-200} SENDERS=${SENDERS:-20} RATE=${RATE:-10} WARMUP=${WARMUP:-3} DURATION=${DURATION:-10}
-  CONNECTIONS=${CONNECTIONS:-10000} HOLD=${HOLD:-5} IDLE=${IDLE:-5000} ROOM_SIZE=${ROOM_SIZE:-100}
+  CONNECTIONS=${CONNECTIONS:-10000} LEAVE=${LEAVE:-9000} HOLD=${HOLD:-5} IDLE=${IDLE:-5000} ROOM_SIZE=${ROOM_SIZE:-100}
   RAMP_START=${RAMP_START:-10} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-14} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
   SLOW_RATE=${SLOW_RATE:-20} SLOW_PAD=${SLOW_PAD:-900} SLOW_DURATION=${SLOW_DURATION:-25}
 fi
@@ -90,10 +92,12 @@ run_scenario() {
     fanout) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RATE" --warmup "$WARMUP" --duration "$DURATION"); limit=120 ;;
     ramp) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
             --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
-    connections) args=(--clients "$CONNECTIONS" --hold "$HOLD" --max-seconds 60); limit=240 ;;
+    # Then LEAVE of them close at once (the mass departure): those who stay must all stay connected and hear of each.
+    connections) args=(--clients "$CONNECTIONS" --leave "$LEAVE" --hold "$HOLD" --max-seconds 120); limit=360 ;;
     # Idle clients in rooms of ROOM_SIZE: little join traffic, so the server's memory growth is the connections'.
     # The heap census counts what the server still reaches, before and while they are held: memory without garbage.
-    idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60 --census "$CENSUS"); limit=400 ;;
+    # BURST=N: every client then sends N messages at once, so a server that paces them is measured with them paced.
+    idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60 --census "$CENSUS" ${BURST:+--burst "$BURST"}); limit=400 ;;
     slow) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$SLOW_RATE" --pad "$SLOW_PAD" --warmup "$WARMUP" --duration "$SLOW_DURATION"); limit=200 ;;
   esac
   # Socket completions run on the epoll thread instead of hopping to the thread pool: a third less generator CPU per frame.
@@ -120,7 +124,7 @@ done
 
 echo
 echo "Sizes: QUICK=${QUICK:-0} clients=$CLIENTS senders=$SENDERS rate=$RATE/s each, warm-up ${WARMUP}s, ${DURATION}s measured;" \
-  "connections=$CONNECTIONS; idle=$IDLE in rooms of $ROOM_SIZE; ramp from $RAMP_START/s x$RAMP_FACTOR; slow at $SLOW_RATE/s with ${SLOW_PAD}-byte padding for ${SLOW_DURATION}s" | tee "$OUT/table.md"
+  "connections=$CONNECTIONS, $LEAVE of them leaving at once; idle=$IDLE in rooms of $ROOM_SIZE; ramp from $RAMP_START/s x$RAMP_FACTOR; slow at $SLOW_RATE/s with ${SLOW_PAD}-byte padding for ${SLOW_DURATION}s" | tee "$OUT/table.md"
 [ -s "$RESULTS" ] && dotnet "$LOADGEN" report --in "$RESULTS" --baseline raw | tee -a "$OUT/table.md"
 
 if [ "${MICRO:-0}" = 1 ]; then

@@ -12,7 +12,7 @@ namespace Chat.Api.Health;
 /// </summary>
 internal sealed class ChatHealthCheck(IConnectionRegistry registry, ChatTelemetry telemetry, TimeProvider clock) : IHealthCheck
 {
-    internal static readonly TimeSpan BehindWindow = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan BehindWindow = TimeSpan.FromSeconds(10);
 
     private readonly DateTimeOffset startedAt = clock.GetUtcNow();
 

@@ -14,10 +14,10 @@ namespace Chat.Infrastructure.Realtime;
 /// Departures take one slot for a whole run of them (a <see cref="DepartureRange"/>, expanded into frames as the
 /// writer reads), so nobody who stays is dropped as too slow because many others left.
 /// </summary>
-public sealed class ClientOutbox
+public sealed class ClientOutbox : ChannelReader<byte[]>
 {
     private readonly Channel<object> queue;
-    private readonly FrameReader reader;
+    private readonly ChannelReader<object> items;
     private readonly int capacity;
     private readonly TimeSpan stallGrace;
     // Guards the hand-over at the welcome and the open departures range.
@@ -35,6 +35,10 @@ public sealed class ClientOutbox
 
     // The departures range queued last, while nothing has been queued after it and the writer has not taken it.
     private volatile DepartureRange? openDepartures;
+
+    // The writer's place in the departures range it is reading; only the writer touches them.
+    private DepartureNode? position;
+    private DepartureNode? until;
     private volatile bool overflowed;
     private Action? overflowCallback;
     private int overflowCallbackRan;
@@ -59,13 +63,16 @@ public sealed class ClientOutbox
             FullMode = BoundedChannelFullMode.Wait,
             AllowSynchronousContinuations = false,
         });
-        reader = new FrameReader(this);
+        items = queue.Reader;
     }
 
     public ConnectionId Connection { get; }
 
-    /// <summary>The frames to send, in order; <see cref="ChannelReader{T}.Count"/> counts queue slots, not frames.</summary>
-    public ChannelReader<byte[]> Reader => reader;
+    /// <summary>
+    /// The frames to send, in order; <see cref="Count"/> counts queue slots, not frames. The outbox is its own reader,
+    /// so that a writer reading a frame touches no object more than the queue it had before departures were ranges.
+    /// </summary>
+    public ChannelReader<byte[]> Reader => this;
 
     /// <summary>True once a frame did not fit: the client is not keeping up.</summary>
     public bool HasOverflowed => overflowed;
@@ -319,55 +326,59 @@ public sealed class ClientOutbox
         }
     }
 
-    /// <summary>A member hears of a departure that happened after it joined, unless it is leaving itself.</summary>
-    private bool IsOwed(DepartureNode departure) => !leaving && departure.Sequence > joinSequence;
+    public override bool CanCount => true;
+
+    public override int Count => items.Count;
+
+    public override Task Completion => items.Completion;
 
     /// <summary>The queue as frames: a departures range is read as the frames it covers that the client is owed.</summary>
-    private sealed class FrameReader(ClientOutbox outbox) : ChannelReader<byte[]>
+    public override bool TryRead([MaybeNullWhen(false)] out byte[] item)
     {
-        private readonly ChannelReader<object> items = outbox.queue.Reader;
-        private DepartureNode? position;
-        private DepartureNode? until;
-
-        public override bool CanCount => true;
-
-        public override int Count => items.Count;
-
-        public override Task Completion => items.Completion;
-
-        public override bool TryRead([MaybeNullWhen(false)] out byte[] item)
+        while (true)
         {
-            while (true)
+            // A client that is leaving is owed nothing; the others, what happened after they joined.
+            if (leaving)
             {
-                while (position != until)
-                {
-                    position = position!.Next!;
-                    if (outbox.IsOwed(position))
-                    {
-                        item = position.Frame;
-                        return true;
-                    }
-                }
+                position = until;
+            }
 
-                if (!items.TryRead(out var next))
+            while (position != until)
+            {
+                position = position!.Next!;
+                if (position.Sequence > joinSequence)
                 {
-                    item = null;
-                    return false;
-                }
-
-                if (next is byte[] frame)
-                {
-                    item = frame;
+                    item = position.Frame;
                     return true;
                 }
-
-                var range = (DepartureRange)next;
-                (position, until) = (range.After, outbox.Take(range));
             }
-        }
 
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            position != until ? new ValueTask<bool>(true) : items.WaitToReadAsync(cancellationToken);
+            if (!items.TryRead(out var next))
+            {
+                item = null;
+                return false;
+            }
+
+            if (next is byte[] frame)
+            {
+                item = frame;
+                return true;
+            }
+
+            var range = (DepartureRange)next;
+            (position, until) = (range.After, Take(range));
+        }
+    }
+
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        position == until ? items.WaitToReadAsync(cancellationToken) : NextTurnAsync();
+
+    // The rest of a long run of departures goes out a batch per turn of the thread pool, behind the work queued
+    // meanwhile: in a mass departure, the closes that cause it, which /stats and everyone's presence wait for.
+    private static async ValueTask<bool> NextTurnAsync()
+    {
+        await Task.Yield();
+        return true;
     }
 
     /// <summary>A chat message held back until the welcome, with its id, so one already in the history is left out.</summary>

@@ -101,6 +101,16 @@ internal sealed class LoadClient : IDisposable
     /// <summary>Called for every user_left, with the name of who left.</summary>
     public Action<LoadClient, string>? UserLeft { get; set; }
 
+    /// <summary>
+    /// When set, the departures this client is owed, by client index: each user_left of an owed one clears it and
+    /// counts in <see cref="OwedLefts"/>; any other (a duplicate, someone who did not leave) counts in
+    /// <see cref="UnexpectedLefts"/>. Names end in "x{index}".
+    /// </summary>
+    public bool[]? Owed { get; set; }
+
+    public long OwedLefts;
+    public long UnexpectedLefts;
+
     public static async Task<LoadClient> ConnectAsync(
         IPEndPoint server, string path, string name, int index, WireProtocol protocol, RunWindow window, int senders,
         int receiveBufferSize, int bufferSize, CancellationToken cancellationToken)
@@ -594,10 +604,33 @@ internal sealed class LoadClient : IDisposable
                     left(this, ReadString(json, UserNameKey));
                 }
 
+                if (Owed is { } owed)
+                {
+                    CountOwed(owed, json);
+                }
+
                 break;
             case (byte)'e':
                 Errors++;
                 break;
+        }
+    }
+
+    private void CountOwed(bool[] owed, ReadOnlySpan<byte> json)
+    {
+        var at = json.IndexOf(UserNameKey);
+        var name = at < 0 ? default : json[(at + UserNameKey.Length)..];
+        var end = name.IndexOf((byte)'"');
+        name = end < 0 ? default : name[..end];
+        var x = name.LastIndexOf((byte)'x');
+        if (x >= 0 && Utf8Parser.TryParse(name[(x + 1)..], out int index, out _) && (uint)index < (uint)owed.Length && owed[index])
+        {
+            owed[index] = false;
+            OwedLefts++;
+        }
+        else
+        {
+            UnexpectedLefts++;
         }
     }
 
@@ -629,6 +662,22 @@ internal sealed class LoadClient : IDisposable
             if (UserLeft is { } left)
             {
                 left(this, ReadString(json, ArgumentsKey));
+            }
+
+            if (Owed is { } owed)
+            {
+                var user = ReadString(json, ArgumentsKey);
+                var x = user.LastIndexOf('x');
+                if (x >= 0 && int.TryParse(user.AsSpan(x + 1), System.Globalization.CultureInfo.InvariantCulture, out var index)
+                    && (uint)index < (uint)owed.Length && owed[index])
+                {
+                    owed[index] = false;
+                    OwedLefts++;
+                }
+                else
+                {
+                    UnexpectedLefts++;
+                }
             }
         }
         else if (name.StartsWith("Error"u8))

@@ -182,7 +182,9 @@ internal static class Scenarios
 
     /// <summary>
     /// C idle clients join one room (or rooms of <c>--room-size</c>: "idle", where the joins make little garbage
-    /// and the memory per connection shows), stay, and leave; /stats must come back to zero.
+    /// and the memory per connection shows), stay, and leave; /stats must come back to zero. With <c>--leave N</c>,
+    /// N of them close at once first: those who stay must all stay connected, each hear of every departure once, and
+    /// /stats must count them.
     /// </summary>
     public static async Task<Result> ConnectionsAsync(Settings settings, string scenario)
     {
@@ -210,12 +212,28 @@ internal static class Scenarios
         var joins = crowd.Joins;
         var generatorCores = OwnCpu.Now().CoresSince(ownAtStart);
         var serverCores = (server.CpuSeconds() - serverCpuAtStart) / joinedSeconds;
+        if (settings.Burst > 0)
+        {
+            foreach (var client in crowd.Clients)
+            {
+                for (var i = 0; i < settings.Burst; i++)
+                {
+                    client.SendText($"{{\"message\":\"burst {i}\"}}");
+                }
+            }
+        }
+
         await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds));
+        var sendersPaced = settings.Burst > 0 ? await HealthFigureAsync(http, "senders_paced") : -1;
         var held = server.MemoryKib();
         var anonHeld = server.AnonKib();
         var censusHeld = censusBefore is null ? null : await HeapCensus.TakeAsync(settings.CensusTool, settings.ServerPid);
         var openAfterHold = crowd.Clients.Count(c => !c.Closed);
         var reported = await TotalUsersAsync(http);
+        if (settings.Leave > 0)
+        {
+            await DepartAsync(crowd, server, http, settings, result);
+        }
 
         var closing = Stopwatch.GetTimestamp();
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(20));
@@ -232,6 +250,7 @@ internal static class Scenarios
             .Add("generator_cores_while_joining", generatorCores).Add("server_cores_while_joining", serverCores)
             .Add("generator_bound", generatorCores >= 0.9 * Environment.ProcessorCount)
             .Add("open_after_hold", openAfterHold).Add("stats_total_users_held", reported)
+            .Add("burst_per_client", settings.Burst).Add("senders_paced_held", sendersPaced)
             .Add("server_rss_before_mb", before / 1024.0).Add("server_rss_held_mb", held.Rss / 1024.0)
             .Add("server_peak_rss_mb", held.Peak / 1024.0)
             .Add("server_rss_anon_before_mb", anonBefore / 1024.0).Add("server_rss_anon_held_mb", anonHeld / 1024.0)
@@ -244,6 +263,66 @@ internal static class Scenarios
             .Add("stats_zero_after_close", zero).Add("stats_zero_after_s", zeroSeconds)
             .Add("closed_with_1000", cleanCloses);
         return result;
+    }
+
+    /// <summary>
+    /// The mass departure: <c>--leave</c> clients, spread over the crowd, close at once. Measures when /stats counts
+    /// only those who stay, when each of them has heard of every departure (exactly once, and of nobody else), and
+    /// how many of them are still connected a second later.
+    /// </summary>
+    private static async Task DepartAsync(Crowd crowd, ProcessProbe server, HttpClient http, Settings settings, Result result)
+    {
+        var clients = crowd.Clients;
+        var leave = Math.Min(settings.Leave, clients.Count - 1);
+        var remain = clients.Count - leave;
+        bool Stays(int i) => (long)(i + 1) * remain / clients.Count > (long)i * remain / clients.Count;
+        var leaving = clients.Where((_, i) => !Stays(i)).ToList();
+        var staying = clients.Where((_, i) => Stays(i)).ToList();
+        foreach (var client in staying)
+        {
+            client.Owed = new bool[settings.Clients];
+            foreach (var leaver in leaving)
+            {
+                client.Owed[leaver.Index] = true;
+            }
+        }
+
+        var serverCpu = server.CpuSeconds();
+        var started = Stopwatch.GetTimestamp();
+        foreach (var client in leaving)
+        {
+            client.Close();
+        }
+
+        // One budget for both waits, so that the run stays within its watchdog whatever the server does.
+        var timeout = TimeSpan.FromSeconds(30);
+        var users = -1;
+        while (Stopwatch.GetElapsedTime(started) < timeout && ((users = await TotalUsersAsync(http)) < 0 || users > remain))
+        {
+            await Task.Delay(50);
+        }
+
+        var statsSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await Crowd.WaitUntilAsync(
+            () => staying.All(c => c.Closed || Volatile.Read(ref c.OwedLefts) == leave), timeout - Stopwatch.GetElapsedTime(started));
+        var heard = staying.All(c => Volatile.Read(ref c.OwedLefts) == leave);
+        var heardSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var serverCpuSeconds = server.CpuSeconds() - serverCpu;
+
+        // Anyone about to be dropped as too slow would be by now.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var stillConnected = staying.Count(c => !c.Closed);
+        var leftStats = await TotalUsersAsync(http);
+        result.Add("leave", leave).Add("remaining", remain)
+            .Add("remaining_connected", stillConnected)
+            .Add("remaining_closed_how", CloseCodes(staying))
+            .Add("stats_users_after_leave", leftStats).Add("stats_right_after_leave", leftStats == remain)
+            .Add("stats_right_after_leave_s", users == remain ? statsSeconds : double.NaN)
+            .Add("all_departures_heard", heard).Add("all_departures_heard_after_s", heard ? heardSeconds : double.NaN)
+            .Add("departures_missing", staying.Sum(c => leave - c.OwedLefts))
+            .Add("departures_unexpected", staying.Sum(c => c.UnexpectedLefts))
+            .Add("server_cpu_s_until_heard", serverCpuSeconds)
+            .Add("leavers_closed_with_1000", leaving.Count(c => c.CloseCode == 1000));
     }
 
     /// <summary>
@@ -515,8 +594,24 @@ internal static class Scenarios
         }
     }
 
+    /// <summary>A number from the server's /health (Chat.Api's own figures), or -1.</summary>
+    private static async Task<int> HealthFigureAsync(HttpClient http, string name)
+    {
+        try
+        {
+            using var health = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health", UriKind.Relative)));
+            return health.RootElement.TryGetProperty(name, out var value) ? value.GetInt32() : -1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>How the clients that are closed were closed: "1008 Too slow x12, none x3".</summary>
-    private static string CloseCodes(Crowd crowd) => string.Join(", ", crowd.Clients
+    private static string CloseCodes(Crowd crowd) => CloseCodes(crowd.Clients);
+
+    private static string CloseCodes(IEnumerable<LoadClient> clients) => string.Join(", ", clients
         .Where(c => c.Closed)
         .GroupBy(c => c.CloseCode == 0 ? "no close frame" : $"{c.CloseCode} {c.CloseReason}")
         .OrderByDescending(g => g.Count())

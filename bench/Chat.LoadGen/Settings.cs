@@ -57,6 +57,15 @@ internal sealed class Settings
 
     public double HoldSeconds => Double("hold", 5);
 
+    /// <summary>
+    /// Connection scenarios: messages each client sends at once after joining, so that a server pacing them is
+    /// measured with every connection paced.
+    /// </summary>
+    public int Burst => Int("burst", 0);
+
+    /// <summary>Connection scenarios: clients closed at once after the hold, spread over the room; the rest stay.</summary>
+    public int Leave => Int("leave", 0);
+
     /// <summary>Filler characters per message (at most about 900 keeps it under the 1000-character limit).</summary>
     public int Padding => Int("pad", 0);
 

@@ -224,6 +224,22 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task An_upgrade_with_headers_just_under_the_limit_is_read_whole_and_joins()
+    {
+        // The transport reads only 4 KB ahead of the app (so that a paced sender's backlog waits in TCP); a 15 KB
+        // header still goes through.
+        await using var api = new ChatApiFactory();
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("X-Padding", new string('a', 15 * 1024));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+
+        await socket.ConnectAsync(new Uri(api.WebSocketAddress, "/ws/alice"), timeout.Token);
+
+        Assert.Equal(WebSocketState.Open, socket.State);
+    }
+
+    [Fact]
     public async Task Api_answers_carry_security_headers_and_problems_carry_no_exception_details()
     {
         await using var api = new ChatApiFactory();

@@ -212,6 +212,30 @@ public sealed class ChatBroadcasterTests
     }
 
     [Fact]
+    public async Task A_writer_that_stops_inside_a_run_of_departures_finds_the_rest_when_it_waits_again()
+    {
+        var (_, stays) = Join("stays");
+        var leavers = Enumerable.Range(0, 3).Select(i => Join($"leaver{i}")).ToArray();
+        DrainAll(stays);
+        foreach (var (user, _) in leavers)
+        {
+            await broadcaster.PublishAsync(room, room.Leave(user, Now)!, TestContext.Current.CancellationToken);
+        }
+
+        stays.Complete();
+
+        // As the connection's writer does: a batch, then a wait for more; the queue itself is already empty.
+        var names = new List<string>();
+        while (await stays.Reader.WaitToReadAsync(TestContext.Current.CancellationToken))
+        {
+            Assert.True(stays.Reader.TryRead(out var frame));
+            names.Add(UserNameOf(Encoding.UTF8.GetString(frame)));
+        }
+
+        Assert.Equal(["leaver0", "leaver1", "leaver2"], names);
+    }
+
+    [Fact]
     public async Task A_member_that_is_leaving_is_sent_no_departures_not_even_those_already_queued()
     {
         var (_, stays) = Join("stays");
