@@ -36,26 +36,39 @@ internal sealed class ApiProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts Chat.Api with these settings (configuration keys, <c>Chat:…</c>) and waits for it to exit by itself;
+    /// for settings it must refuse to run with.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(
+        string historyPath, IReadOnlyDictionary<string, string> settings)
+    {
+        var start = StartInfo(new Uri($"http://127.0.0.1:{FreeLoopbackPort()}"), historyPath);
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var api = new ApiProcess(Process.Start(start)!, new Uri("http://127.0.0.1"));
+        await using (api)
+        {
+            api.process.OutputDataReceived += (_, e) => api.Append(e.Data);
+            api.process.ErrorDataReceived += (_, e) => api.Append(e.Data);
+            api.process.BeginOutputReadLine();
+            api.process.BeginErrorReadLine();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(StartTimeout);
+            await api.process.WaitForExitAsync(timeout.Token);
+            api.process.WaitForExit(); // the output's end
+            return (api.process.ExitCode, api.Output);
+        }
+    }
+
     public static async Task<ApiProcess> StartAsync(string historyPath, int port = 0)
     {
         port = port == 0 ? FreeLoopbackPort() : port;
         var address = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chat.Api.dll")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-            Environment =
-            {
-                ["ASPNETCORE_URLS"] = address.ToString(),
-                ["ASPNETCORE_ENVIRONMENT"] = "Testing",
-                ["Chat__History__Path"] = historyPath,
-                ["Chat__MessagesPerSecond"] = "1000",
-                ["Chat__MessageBurst"] = "1000",
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "",
-            },
-        };
-        var api = new ApiProcess(Process.Start(start)!, address);
+        var api = new ApiProcess(Process.Start(StartInfo(address, historyPath))!, address);
         api.process.OutputDataReceived += (_, e) => api.Append(e.Data);
         api.process.ErrorDataReceived += (_, e) => api.Append(e.Data);
         api.process.BeginOutputReadLine();
@@ -89,6 +102,23 @@ internal sealed class ApiProcess : IAsyncDisposable
         await api.DisposeAsync();
         throw new TimeoutException($"Chat.Api did not become healthy within {StartTimeout}:\n{api.Output}");
     }
+
+    private static ProcessStartInfo StartInfo(Uri address, string historyPath) =>
+        new("dotnet", [Path.Combine(AppContext.BaseDirectory, "Chat.Api.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+            Environment =
+            {
+                ["ASPNETCORE_URLS"] = address.ToString(),
+                ["ASPNETCORE_ENVIRONMENT"] = "Testing",
+                ["Chat__History__Path"] = historyPath,
+                ["Chat__MessagesPerSecond"] = "1000",
+                ["Chat__MessageBurst"] = "1000",
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "",
+            },
+        };
 
     /// <summary>SIGKILL: the process gets no chance to flush or say goodbye.</summary>
     public async Task KillAsync()
