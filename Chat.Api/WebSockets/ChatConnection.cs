@@ -76,9 +76,13 @@ internal sealed partial class ChatConnection(
         {
             // Whatever the room says from now on is not for this client, nor are departures still queued for it.
             outbox.MarkLeaving();
-            using (ChatTelemetry.StartCommand("chat.leave", room))
+            if (closeReason is null && options.ReconnectGrace > TimeSpan.Zero)
             {
-                await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
+                _ = LeaveAfterGraceAsync();
+            }
+            else
+            {
+                await LeaveAsync();
             }
 
             outbox.Complete();
@@ -92,6 +96,33 @@ internal sealed partial class ChatConnection(
     {
         socket.Dispose();
         lifetime.Dispose();
+    }
+
+    private async Task LeaveAsync()
+    {
+        using (ChatTelemetry.StartCommand("chat.leave", room))
+        {
+            await sender.Send(new LeaveRoomCommand(id), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// A client that vanished without a word (no close frame, no reason of ours) may be back in a moment with its
+    /// resume token: its name stays in the room for <c>Chat:ReconnectGrace</c>, so that a quick return takes the
+    /// session over and the room hears neither a departure nor a join (the leave then finds nobody to remove).
+    /// The connection itself ends now: its socket, outbox and connection slot are released at once.
+    /// </summary>
+    private async Task LeaveAfterGraceAsync()
+    {
+        try
+        {
+            await Task.Delay(options.ReconnectGrace, clock);
+            await LeaveAsync();
+        }
+        catch (Exception e)
+        {
+            LogConnectionFailed(logger, e, id);
+        }
     }
 
     /// <summary>True while a message this connection accepted is still being fanned out.</summary>

@@ -61,6 +61,12 @@ public sealed class ConnectionOptions
     /// <summary>How long a client may take to send its request headers (the upgrade request included).</summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the name of a client that vanished without closing stays in its room, so that a reconnect with its
+    /// resume token takes the session back without the room hearing it leave and come back. Zero: leave at once.
+    /// </summary>
+    public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>History pages (<c>GET /room/{id}/messages</c>) one client address may ask for per second (a token bucket of twice this).</summary>
     public int HistoryRequestsPerSecond { get; set; } = 5;
 
@@ -104,6 +110,11 @@ internal sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOp
         if (options.MaxConnections < 1 || options.MaxConnectionsPerAddress < 1)
         {
             failures.Add("Chat:MaxConnections and Chat:MaxConnectionsPerAddress must be at least 1.");
+        }
+
+        if (options.ReconnectGrace < TimeSpan.Zero || options.ReconnectGrace > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Chat:ReconnectGrace must be between 0 and 1 minute.");
         }
 
         if (options.HistoryRequestsPerSecond < 1)

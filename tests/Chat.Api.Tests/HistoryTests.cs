@@ -146,6 +146,34 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task A_client_back_within_the_grace_after_a_drop_takes_its_session_back_and_the_room_hears_nothing()
+    {
+        await using var api = new ChatApiFactory(new() { ["Chat:ReconnectGrace"] = "00:00:10" });
+        await using var alice = await JoinAsync(api, "alice", "h8");
+        var bob = await api.ConnectAsync("bob", "h8");
+        var welcome = await bob.NextEventAsync("user_joined");
+        await alice.NextEventAsync("user_joined");
+        var sent = await SendAsync(alice, "h8", "before");
+        await bob.NextEventAsync("chat_message");
+
+        // The network goes; the server notices at once (the socket breaks), but keeps bob's name for the grace.
+        bob.Abort();
+        await bob.DisposeAsync();
+        var missed = await SendAsync(alice, "h8", "while away");
+
+        await using var back = await api.ConnectAsync("bob", "h8", query:
+            $"{ResumeQuery(sent[^1], welcome)}&token={welcome.GetProperty("resume_token").GetString()}");
+        Assert.True((await back.NextEventAsync("user_joined")).GetProperty("recovered").GetBoolean());
+        Assert.Equal(missed, (await NextMessagesAsync(back, 1)).Select(Id));
+
+        // Alice heard no departure and no arrival: the next thing she hears is bob speaking.
+        await back.SendMessageAsync("back");
+        var next = await alice.NextEventAsync();
+        Assert.Equal("chat_message", next.GetProperty("type").GetString());
+        Assert.Equal("bob", next.GetProperty("user_name").GetString());
+    }
+
+    [Fact]
     public async Task Pages_go_back_through_history_and_bad_requests_get_clear_answers()
     {
         await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "1000", ["Chat:MessageBurst"] = "1000" });
