@@ -123,6 +123,7 @@
     joined: false, // this socket has received its own user_joined
     everJoined: false, // this session (since Join was pressed) has been in the room
     leaving: false,
+    takenOver: false, // closed with 4001: not retried, not even when the network comes back
     attempt: 0,
     takenRefusals: 0,
     retryAt: 0,
@@ -315,6 +316,7 @@
     const reason = event.reason || '';
     if (event.code === 4001 && state.everJoined) {
       // A newer connection presented this tab's token (a duplicated tab, say): taking it back would start a tug of war.
+      state.takenOver = true;
       setConnection('offline', 'Taken over by a newer connection');
       renderNotice('error', { message: reason || 'Session taken over by a newer connection.' }, '');
       return;
@@ -370,7 +372,7 @@
   }
 
   function retryNow() {
-    if (state.socket || state.leaving || !state.everJoined) return;
+    if (state.socket || state.leaving || state.takenOver || !state.everJoined) return;
     connect();
   }
 
@@ -379,6 +381,7 @@
     state.name = name;
     state.token = recallToken(name);
     state.leaving = false;
+    state.takenOver = false;
     state.everJoined = false;
     state.attempt = 0;
     state.takenRefusals = 0;

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -133,6 +134,31 @@ public sealed class HistoryBrowserTests(BrowserFixture browser) : IClassFixture<
         await Expect(bob.MessageTexts).ToHaveTextAsync(["m1", "m2", "m3", "m4", "m5"]);
         await Expect(gap).ToHaveCountAsync(0);
         Assert.Empty(bob.Problems);
+    }
+
+    [Fact]
+    public async Task A_page_whose_session_another_connection_took_over_says_so_and_does_not_reconnect()
+    {
+        Start();
+        var bob = await OpenAsync("taken-over");
+        await bob.JoinAsync("bob");
+        var token = await bob.Page.EvaluateAsync<string>("() => sessionStorage.getItem('chat.resume:taken-over:BOB')");
+        Assert.False(string.IsNullOrEmpty(token));
+
+        // What a duplicated tab does: the same name with this tab's token.
+        using var newer = new ClientWebSocket();
+        newer.Options.SetRequestHeader("Origin", servers!.Web.Origin);
+        var address = new UriBuilder(servers.Web.Address) { Scheme = "ws", Path = "/ws/bob", Query = $"room=taken-over&token={Uri.EscapeDataString(token)}" }.Uri;
+        await newer.ConnectAsync(address, TestContext.Current.CancellationToken);
+
+        await Expect(bob.Page.Locator("#connection-text")).ToHaveTextAsync("Taken over by a newer connection");
+        await Expect(bob.Connection).ToHaveAttributeAsync("data-state", "offline");
+        await Expect(bob.Page.Locator("#retry-button")).ToBeHiddenAsync();
+        // The network coming back is the page's cue to retry; after a takeover it must not be.
+        await bob.Page.EvaluateAsync("() => window.dispatchEvent(new Event('online'))");
+        await Expect(bob.Connection).ToHaveAttributeAsync("data-state", "offline");
+        await Expect(bob.Page.Locator("#connection-text")).ToHaveTextAsync("Taken over by a newer connection");
+        Assert.Equal(WebSocketState.Open, newer.State);
     }
 
     private void Start(IReadOnlyDictionary<string, string>? apiSettings = null) => servers = ChatServers.Start(apiSettings);
