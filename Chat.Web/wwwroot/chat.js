@@ -18,6 +18,10 @@
   const MAX_RENDERED_ITEMS = 500;
   const AT_BOTTOM_SLACK_PX = 48;
   const COMPOSER_HINT = 'Enter to send, Shift+Enter for a new line';
+  // History frames come in a burst after the welcome; the log stays quiet until this long after the last one.
+  const HISTORY_QUIET_MS = 500;
+  const PAGE_LIMIT = 100;
+  const GAP_TEXT = 'Some messages while you were away could not be recovered.';
 
   const byId = (id) => document.getElementById(id);
   const ui = {
@@ -119,6 +123,7 @@
     joined: false, // this socket has received its own user_joined
     everJoined: false, // this session (since Join was pressed) has been in the room
     leaving: false,
+    takenOver: false, // closed with 4001: not retried, not even when the network comes back
     attempt: 0,
     takenRefusals: 0,
     retryAt: 0,
@@ -130,12 +135,50 @@
     outbox: [], // typed but not yet handed to a joined socket
     inflight: [], // sent, waiting for the server's echo (or an error); re-queued if the socket dies first
     users: [],
+    // History and resume (docs/protocol.md): the room's epoch, the highest message id shown, the latest
+    // resume token, and every id shown, so overlapping history and live frames never show a message twice.
+    roomId: room,
+    epoch: '',
+    lastId: 0,
+    token: '',
+    shownIds: new Set(),
+    welcome: null, // the history that follows this socket's own user_joined
+    quietTimer: 0,
   };
+
+  // The resume token outlives a reload in this tab only (sessionStorage), so a reload takes the name back from the
+  // connection it just dropped. Since and epoch are not kept: a reloaded page shows nothing, so it asks as a newcomer.
+  const tokenKey = (name) => `chat.resume:${room ?? ''}:${name.toUpperCase()}`;
+
+  function saveToken() {
+    try {
+      if (state.token) sessionStorage.setItem(tokenKey(state.name), state.token);
+      else sessionStorage.removeItem(tokenKey(state.name));
+    } catch {
+      // Storage can be disabled; the token then lives as long as the page.
+    }
+  }
+
+  function recallToken(name) {
+    try {
+      return sessionStorage.getItem(tokenKey(name)) || '';
+    } catch {
+      return '';
+    }
+  }
 
   function socketUrl(name) {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = room ? `?room=${encodeURIComponent(room)}` : '';
-    return `${scheme}://${location.host}/ws/${encodeURIComponent(name)}${query}`;
+    const query = new URLSearchParams();
+    if (room) query.set('room', room);
+    // A page that has been in the room asks for exactly what it missed since the last message it shows.
+    if (state.everJoined && state.epoch) {
+      query.set('since', String(state.lastId));
+      query.set('epoch', state.epoch);
+    }
+    if (state.token) query.set('token', state.token);
+    const text = query.toString();
+    return `${scheme}://${location.host}/ws/${encodeURIComponent(name)}${text ? `?${text}` : ''}`;
   }
 
   function clearTimers() {
@@ -177,6 +220,8 @@
     }
     if (!event || typeof event !== 'object') return;
     const name = typeof event.user_name === 'string' ? event.user_name : '';
+    const fromHistory = event.type === 'chat_message' && event.history === true;
+    if (!fromHistory) endHistory();
     switch (event.type) {
       case 'user_joined':
         if (!state.joined && Array.isArray(event.users)) onJoined(event);
@@ -191,6 +236,10 @@
         break;
       case 'chat_message': {
         const own = sameName(name, state.myName);
+        if (fromHistory) {
+          renderHistory(event, own);
+          break;
+        }
         if (own && state.inflight.length > 0) state.inflight.shift();
         renderMessage(event, own);
         break;
@@ -223,12 +272,35 @@
     }, STABLE_AFTER_MS);
     if (firstJoin) {
       ui.messages.replaceChildren();
+      forgetIds();
+      state.epoch = '';
       showChat();
       rememberName(state.myName);
     }
-    if (typeof event.room_id === 'string') ui.chatRoom.textContent = `#${event.room_id}`;
+    if (typeof event.room_id === 'string') {
+      state.roomId = event.room_id;
+      ui.chatRoom.textContent = `#${event.room_id}`;
+    }
+    const previousEpoch = state.epoch;
+    if (typeof event.epoch === 'string') state.epoch = event.epoch;
+    if (typeof event.resume_token === 'string') {
+      state.token = event.resume_token;
+      saveToken();
+    }
     setUsers(event.users.filter((u) => typeof u === 'string'));
-    renderNotice('join', firstJoin ? event : { message: 'Reconnected', timestamp: event.timestamp });
+    const anchor = renderNotice('join', firstJoin ? event : { message: 'Reconnected', timestamp: event.timestamp });
+    // History comes next and goes above this notice; a resume that was refused may leave a gap behind it.
+    state.welcome = { anchor, first: firstJoin, since: state.lastId, checkGap: false, divider: null, gap: null };
+    if (!firstJoin && event.recovered === false) {
+      if (previousEpoch && previousEpoch !== state.epoch) {
+        // Another stream: ids are not comparable with what is shown, so nothing can say what is missing.
+        forgetIds();
+        state.welcome.gap = renderGap(null);
+        anchor.before(state.welcome.gap);
+      } else {
+        state.welcome.checkGap = true;
+      }
+    }
     setConnection('connected', 'Connected');
     ui.composerHint.textContent = COMPOSER_HINT;
     flushOutbox();
@@ -242,6 +314,13 @@
     if (state.leaving) return;
 
     const reason = event.reason || '';
+    if (event.code === 4001 && state.everJoined) {
+      // A newer connection presented this tab's token (a duplicated tab, say): taking it back would start a tug of war.
+      state.takenOver = true;
+      setConnection('offline', 'Taken over by a newer connection');
+      renderNotice('error', { message: reason || 'Session taken over by a newer connection.' }, '');
+      return;
+    }
     if (!state.everJoined) {
       // The first join: a refusal is the answer to what the person typed, so it is shown, not retried.
       showJoinError(event.code === 1008 && reason
@@ -293,14 +372,16 @@
   }
 
   function retryNow() {
-    if (state.socket || state.leaving || !state.everJoined) return;
+    if (state.socket || state.leaving || state.takenOver || !state.everJoined) return;
     connect();
   }
 
   function startSession(name) {
     clearTimers();
     state.name = name;
+    state.token = recallToken(name);
     state.leaving = false;
+    state.takenOver = false;
     state.everJoined = false;
     state.attempt = 0;
     state.takenRefusals = 0;
@@ -319,6 +400,8 @@
     if (socket) socket.close(1000, 'Left the chat');
     state.outbox = [];
     state.inflight = [];
+    state.token = '';
+    saveToken();
     setUsers([]);
     showJoin();
   }
@@ -377,18 +460,49 @@
     ui.newMessages.hidden = true;
   }
 
-  /** Adds an item, following the conversation only if the reader was already at its end. */
-  function append(item, forceScroll = false) {
+  /**
+   * Adds an item (before `before`, or at the end), following the conversation only if the reader was already at
+   * its end.
+   */
+  function append(item, forceScroll = false, before = null) {
     const follow = forceScroll || isAtBottom();
-    ui.messages.append(item);
+    if (before) ui.messages.insertBefore(item, before);
+    else ui.messages.append(item);
     while (ui.messages.childElementCount > MAX_RENDERED_ITEMS) ui.messages.firstElementChild.remove();
     if (follow) scrollToBottom();
     else ui.newMessages.hidden = false;
   }
 
-  function renderMessage(event, own) {
+  const messageId = (event) => (Number.isSafeInteger(event.id) && event.id >= 0 ? event.id : null);
+
+  function forgetIds() {
+    state.shownIds = new Set();
+    state.lastId = 0;
+    for (const item of ui.messages.querySelectorAll('[data-id]')) delete item.dataset.id;
+  }
+
+  /** The first shown message with a higher id: ids arrive in order nearly always, so the search starts at the end. */
+  function firstShownAfter(id) {
+    const items = ui.messages.querySelectorAll('[data-id]');
+    let next = null;
+    for (let i = items.length - 1; i >= 0 && Number(items[i].dataset.id) > id; i--) next = items[i];
+    return next;
+  }
+
+  /**
+   * Shows a message once, in id order: one whose id is already shown is dropped, an older one goes before the first
+   * newer one. Returns the new item, or null when it was a duplicate.
+   */
+  function renderMessage(event, own, before = null) {
+    const id = messageId(event);
+    if (id !== null) {
+      if (state.shownIds.has(id)) return null;
+      state.shownIds.add(id);
+      if (id > state.lastId) state.lastId = id;
+    }
     const item = document.createElement('li');
     item.className = own ? 'message own' : 'message';
+    if (id !== null) item.dataset.id = String(id);
     const meta = document.createElement('p');
     meta.className = 'meta';
     const sender = document.createElement('span');
@@ -399,7 +513,107 @@
     body.className = 'text';
     body.textContent = typeof event.message === 'string' ? event.message : '';
     item.append(meta, body);
-    append(item, own);
+    append(item, own, (id !== null && firstShownAfter(id)) || before);
+    return item;
+  }
+
+  /** A message from the history that follows the welcome: above the welcome's notice, after a quiet divider. */
+  function renderHistory(event, own) {
+    const welcome = state.welcome;
+    if (!welcome) {
+      renderMessage(event, own);
+      return;
+    }
+    quietLog();
+    const id = messageId(event);
+    if (welcome.checkGap) {
+      // A refused resume sends the latest messages instead: if the oldest is not the next one, some are missing.
+      welcome.checkGap = false;
+      if (id !== null && id > welcome.since + 1) {
+        welcome.gap = renderGap({ after: welcome.since, before: id });
+        append(welcome.gap, false, firstShownAfter(id) || welcome.anchor);
+      }
+    }
+    const before = welcome.anchor.isConnected ? welcome.anchor : null;
+    const item = renderMessage(event, own, before);
+    if (!item) return;
+    if (!welcome.divider) {
+      welcome.divider = document.createElement('li');
+      welcome.divider.className = 'divider';
+      welcome.divider.textContent = 'Earlier messages';
+      item.before(welcome.divider);
+    }
+    if (welcome.first) scrollToBottom();
+  }
+
+  /**
+   * History is what was said before, not news: the log stops announcing while it arrives, and announces again at
+   * the first live frame or shortly after the last history frame.
+   */
+  function quietLog() {
+    ui.messages.setAttribute('aria-live', 'off');
+    clearTimeout(state.quietTimer);
+    state.quietTimer = setTimeout(() => ui.messages.setAttribute('aria-live', 'polite'), HISTORY_QUIET_MS);
+  }
+
+  function endHistory() {
+    state.welcome = null;
+    if (!state.quietTimer) return;
+    clearTimeout(state.quietTimer);
+    state.quietTimer = 0;
+    ui.messages.setAttribute('aria-live', 'polite');
+  }
+
+  /** The notice for messages a resume could not bring back; with a range, a button loads it over HTTP. */
+  function renderGap(range) {
+    const item = document.createElement('li');
+    item.className = 'notice gap';
+    const text = document.createElement('span');
+    text.className = 'notice-text';
+    text.textContent = GAP_TEXT;
+    item.append(text);
+    if (range) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.textContent = 'Load them';
+      button.addEventListener('click', () => loadMissing(item, button, range));
+      item.append(button);
+    }
+    return item;
+  }
+
+  async function loadMissing(item, button, range) {
+    button.disabled = true;
+    const epoch = state.epoch;
+    try {
+      const url = `/room/${encodeURIComponent(state.roomId ?? '')}/messages?before=${range.before}&limit=${PAGE_LIMIT}`;
+      const response = await fetch(url, { headers: { Accept: 'application/json' } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const page = await response.json();
+      if (page.epoch !== epoch || state.epoch !== epoch) {
+        item.remove();
+        return;
+      }
+      const messages = Array.isArray(page.messages) ? page.messages.filter((m) => m && messageId(m) !== null) : [];
+      quietLog();
+      for (const message of messages) {
+        if (message.id <= range.after) continue;
+        const name = typeof message.user_name === 'string' ? message.user_name : '';
+        renderMessage({ ...message, user_name: name }, sameName(name, state.myName), item.nextElementSibling);
+      }
+      const oldest = messages.length > 0 ? messages[0].id : range.after;
+      if (page.has_more === true && oldest > range.after + 1) {
+        range.before = oldest;
+        button.textContent = 'Load more';
+        button.disabled = false;
+      } else {
+        item.remove();
+      }
+    } catch {
+      button.textContent = 'Could not load them: try again';
+      button.disabled = false;
+    }
   }
 
   function renderPending(text) {
@@ -418,15 +632,16 @@
     append(item, true);
   }
 
-  function renderNotice(kind, event) {
+  function renderNotice(kind, event, prefix = 'Not sent: ') {
     const item = document.createElement('li');
     item.className = `notice ${kind}`;
     const text = document.createElement('span');
     text.className = 'notice-text';
     const message = typeof event.message === 'string' ? event.message : '';
-    text.textContent = kind === 'error' ? `Not sent: ${message}` : message;
+    text.textContent = kind === 'error' ? `${prefix}${message}` : message;
     item.append(text, formatTime(event.timestamp));
     append(item, kind === 'error');
+    return item;
   }
 
   function setUsers(names) {

@@ -12,12 +12,15 @@ public sealed class ChatApiHost : WebApplicationFactory<api::Program>
 {
     private readonly string allowedOrigin;
     private readonly string historyPath;
+    private readonly IReadOnlyDictionary<string, string> settings;
 
     /// <param name="historyPath">The SQLite history file: the same one again keeps history over a restart.</param>
-    public ChatApiHost(int port, string allowedOrigin, string historyPath)
+    /// <param name="settings">More configuration, such as <c>Chat:History:MaxResume</c>.</param>
+    public ChatApiHost(int port, string allowedOrigin, string historyPath, IReadOnlyDictionary<string, string> settings)
     {
         this.allowedOrigin = allowedOrigin;
         this.historyPath = historyPath;
+        this.settings = settings;
         UseKestrel(options => options.Listen(IPAddress.Loopback, port));
         StartServer();
     }
@@ -28,6 +31,11 @@ public sealed class ChatApiHost : WebApplicationFactory<api::Program>
         builder.UseSetting("Chat:AllowedOrigins:0", allowedOrigin);
         builder.UseSetting("Chat:AllowedOrigins:1", allowedOrigin);
         builder.UseSetting("Chat:History:Path", historyPath);
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 }

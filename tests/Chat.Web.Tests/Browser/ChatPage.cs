@@ -85,6 +85,9 @@ public sealed class ChatPage
     public ILocator Message(string text) =>
         Page.Locator("#messages .message:not(.pending)").Filter(new LocatorFilterOptions { Has = Page.Locator(".text").GetByText(text, new() { Exact = true }) });
 
+    /// <summary>The texts of the delivered messages, top to bottom.</summary>
+    public ILocator MessageTexts => Page.Locator("#messages .message:not(.pending) .text");
+
     public ILocator Notice(string text) => Page.Locator("#messages .notice").GetByText(text, new() { Exact = true });
 
     public async Task<string> ScreenshotAsync(string name)

@@ -7,16 +7,18 @@ namespace Chat.Web.Tests.Browser;
 public sealed class ChatServers : IAsyncDisposable
 {
     private readonly int apiPort;
+    private readonly IReadOnlyDictionary<string, string> apiSettings;
 
     // One history for the servers' lifetime, so a restarted API still has what was said.
     private readonly string historyFolder = Directory.CreateTempSubdirectory("chat-web-tests-").FullName;
     private ChatApiHost? api;
 
-    private ChatServers(int apiPort)
+    private ChatServers(int apiPort, IReadOnlyDictionary<string, string> apiSettings)
     {
         this.apiPort = apiPort;
+        this.apiSettings = apiSettings;
         Web = new ChatWebFactory(new Uri($"http://127.0.0.1:{apiPort}"));
-        api = new ChatApiHost(apiPort, Web.Origin, HistoryPath);
+        api = new ChatApiHost(apiPort, Web.Origin, HistoryPath, apiSettings);
     }
 
     private string HistoryPath => Path.Combine(historyFolder, "chat.db");
@@ -27,7 +29,9 @@ public sealed class ChatServers : IAsyncDisposable
     /// The web host must know the API's address and the API the web's origin, so the API's port is chosen first;
     /// it also has to stay the same when the API is restarted.
     /// </summary>
-    public static ChatServers Start() => new(FreeLoopbackPort());
+    /// <param name="apiSettings">More configuration for Chat.Api, kept over a restart.</param>
+    public static ChatServers Start(IReadOnlyDictionary<string, string>? apiSettings = null) =>
+        new(FreeLoopbackPort(), apiSettings ?? new Dictionary<string, string>());
 
     public async Task StopApiAsync()
     {
@@ -38,7 +42,7 @@ public sealed class ChatServers : IAsyncDisposable
         }
     }
 
-    public void StartApi() => api ??= new ChatApiHost(apiPort, Web.Origin, HistoryPath);
+    public void StartApi() => api ??= new ChatApiHost(apiPort, Web.Origin, HistoryPath, apiSettings);
 
     public async ValueTask DisposeAsync()
     {
