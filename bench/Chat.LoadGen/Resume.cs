@@ -109,15 +109,17 @@ internal static class Resume
             await back.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
         }
 
-        await sender.CloseAsync(WebSocketCloseStatus.NormalClosure, null, token);
-        await budget.CancelAsync();
+        // Its reader is still receiving: send our close and let the reader see the server's.
+        await sender.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, token);
         try
         {
-            await senderReads;
+            await senderReads.WaitAsync(TimeSpan.FromSeconds(5), token);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or WebSocketException)
         {
         }
+
+        await budget.CancelAsync();
 
         times.Sort();
         result.Add("resumed", times.Count);
