@@ -9,6 +9,12 @@
 #   MICRO=1 bash bench/run.sh                  also the BenchmarkDotNet micro-benchmarks (short job, in process)
 #   SERVERS=chat SCENARIOS=idle ROOM_SIZE=1 BURST=200 CHAT_ENV="Chat__MessagesPerSecond=10 Chat__MessageBurst=20" bash bench/run.sh
 #                                              memory of paced connections (every client over its rate)
+#   bash bench/history.sh                      history on (SQLite, write-behind, PostgreSQL) against history off
+#
+# Servers: raw, chat (Chat.Api, SQLite history, Durable, a fresh file per run), signalr, and for history (issue 13)
+# chat-writebehind (SQLite, WriteBehind), chat-postgres (Durable, a fresh database per run on a PostgreSQL server this
+# script starts and stops), chat-nohistory (Chat.Api built from NOHISTORY_TREE, a worktree of 67eb702, the commit
+# before history). Scenario resume: a client that missed 1,000 messages comes back with since/epoch (history only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +26,9 @@ SERVER_CORE=${SERVER_CORE:-0}
 GENERATOR_CORE=${GENERATOR_CORE:-1}
 BASE_PORT=${BASE_PORT:-5380}
 OUT=${OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
+BASELINE=${BASELINE:-raw}
+# The build just before history (same protocol): git worktree add --detach ../bench-old 67eb702
+NOHISTORY_TREE=${NOHISTORY_TREE:-../bench-old}
 
 if [ "${QUICK:-0}" = 1 ]; then
   CLIENTS=${CLIENTS:-50} SENDERS=${SENDERS:-5} RATE=${RATE:-10} WARMUP=${WARMUP:-1} DURATION=${DURATION:-4}
@@ -34,14 +43,26 @@ else
 fi
 
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 RESULTS="$OUT/results.jsonl"
 echo "Results in $OUT"
 
+uses() { case " $SERVERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 echo "Building (Release)..."
-for project in Chat.Api bench/Baselines.RawKestrel bench/Baselines.SignalR bench/Chat.LoadGen bench/Chat.HeapCensus; do
+projects="Chat.Api bench/Chat.LoadGen"
+uses raw && projects+=" bench/Baselines.RawKestrel"
+uses signalr && projects+=" bench/Baselines.SignalR"
+case " $SCENARIOS " in *" idle "*) projects+=" bench/Chat.HeapCensus" ;; esac
+uses chat-nohistory && projects+=" $NOHISTORY_TREE/Chat.Api"
+for project in $projects; do
   dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
 done
 BIN=bin/Release/net10.0
+NOHISTORY_DLL="$NOHISTORY_TREE/Chat.Api/$BIN/Chat.Api.dll"
+# Each run's SQLite file, and the PostgreSQL server's data folder, live here; removed at the end.
+STORES=$(mktemp -d /tmp/chat-bench-XXXXXX)
+chmod 755 "$STORES"
 LOADGEN="bench/Chat.LoadGen/$BIN/Chat.LoadGen.dll"
 CENSUS="$PWD/bench/Chat.HeapCensus/$BIN/Chat.HeapCensus.dll"
 
@@ -54,7 +75,32 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
-trap stop_server EXIT
+
+# PostgreSQL for chat-postgres: Debian's binaries, a throwaway data folder, loopback only, default durability
+# (fsync and synchronous_commit on), as the postgres user when run as root (the server refuses root).
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+PG_DATA="$STORES/pg"
+PG_PORT=${PG_PORT:-$((BASE_PORT + 90))}
+PG_STARTED=
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+start_postgres() {
+  mkdir -p "$PG_DATA"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DATA"
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --no-locale -E UTF8 --no-instructions >"$OUT/postgres-initdb.log" 2>&1
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA" start >>"$OUT/postgres-initdb.log" 2>&1
+  PG_STARTED=1
+}
+stop_postgres() {
+  [ -n "$PG_STARTED" ] || return 0
+  cp "$PG_DATA/server.log" "$OUT/postgres.log" 2>/dev/null || true
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  PG_STARTED=
+}
+psql_at() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -XAtq -c "$2"; }
+cleanup() { stop_server; stop_postgres; rm -rf "$STORES"; }
+trap cleanup EXIT
+uses chat-postgres && start_postgres
 
 # start_server NAME PORT LOG: a fresh server on one core; waits (bounded) until /stats answers.
 start_server() {
@@ -62,11 +108,19 @@ start_server() {
   (
     export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
     case $name in
-      chat)
+      chat*)
         # The per-client anti-flood limits would refuse a benchmark's senders and its 10,000 loopback clients.
         export Chat__MessagesPerSecond=1000000 Chat__MessageBurst=1000000 \
-          Chat__MaxConnections=100000 Chat__MaxConnectionsPerAddress=100000 ${CHAT_ENV:-}
-        exec taskset -c "$SERVER_CORE" dotnet "Chat.Api/$BIN/Chat.Api.dll" --urls "http://127.0.0.1:$port" ;;
+          Chat__MaxConnections=100000 Chat__MaxConnectionsPerAddress=100000
+        local dll="Chat.Api/$BIN/Chat.Api.dll"
+        case $name in
+          chat) export Chat__History__Path="$STORE" ;;
+          chat-writebehind) export Chat__History__Path="$STORE" Chat__History__Durability=WriteBehind ;;
+          chat-postgres) export ConnectionStrings__chatdb="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$STORE" ;;
+          chat-nohistory) dll=$NOHISTORY_DLL ;;
+        esac
+        [ -n "${CHAT_ENV:-}" ] && export ${CHAT_ENV}
+        exec taskset -c "$SERVER_CORE" dotnet "$dll" --urls "http://127.0.0.1:$port" ;;
       raw) exec taskset -c "$SERVER_CORE" dotnet "bench/Baselines.RawKestrel/$BIN/Baselines.RawKestrel.dll" --urls "http://127.0.0.1:$port" ;;
       signalr) exec taskset -c "$SERVER_CORE" dotnet "bench/Baselines.SignalR/$BIN/Baselines.SignalR.dll" --urls "http://127.0.0.1:$port" ;;
     esac
@@ -80,7 +134,43 @@ start_server() {
   return 1
 }
 
-label() { case $1 in chat) echo Chat.Api ;; raw) echo raw ;; signalr) echo SignalR ;; esac; }
+label() {
+  case $1 in
+    chat) echo Chat.Api ;; raw) echo raw ;; signalr) echo SignalR ;;
+    chat-writebehind) echo Chat.Api-writebehind ;; chat-postgres) echo Chat.Api-postgres ;; chat-nohistory) echo Chat.Api-nohistory ;;
+  esac
+}
+
+# new_store SERVER SCENARIO: names a fresh store for the run (a file that does not exist yet, or a new database).
+new_store() {
+  case $1 in
+    chat | chat-writebehind) STORE="$STORES/$1-$2.db" ;;
+    chat-postgres) STORE="bench_${2}"; psql_at postgres "CREATE DATABASE $STORE" ;;
+    *) STORE= ;;
+  esac
+}
+
+# measure_store SERVER SCENARIO: after the server stopped (a graceful stop flushes the journal), the messages stored
+# and their size on disk: the SQLite file and its -wal after a checkpoint, or pg_total_relation_size of the messages
+# table (its indexes and TOAST included).
+measure_store() {
+  local rows bytes
+  case $1 in
+    chat | chat-writebehind)
+      [ -f "$STORE" ] || return 0
+      rows=$(sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" "SELECT count(*) FROM messages;" | tail -1)
+      bytes=$(( $(stat -c %s "$STORE") + $(stat -c %s "$STORE-wal" 2>/dev/null || echo 0) )) ;;
+    chat-postgres)
+      psql_at "$STORE" "VACUUM ANALYZE messages" >/dev/null 2>&1 || true
+      rows=$(psql_at "$STORE" "SELECT count(*) FROM messages")
+      bytes=$(psql_at "$STORE" "SELECT pg_total_relation_size('messages')") ;;
+    *) return 0 ;;
+  esac
+  local per=0
+  [ "${rows:-0}" -gt 0 ] && per=$((bytes * 1000 / rows))
+  echo "  store after $2: $rows messages, $bytes bytes, $per bytes per 1,000 messages"
+  echo "{\"scenario\":\"store_$2\",\"server\":\"$(label "$1")\",\"messages_stored\":$rows,\"bytes_on_disk\":$bytes,\"bytes_per_1000_messages\":$per}" >>"$RESULTS"
+}
 
 run_scenario() {
   local scenario=$1 server=$2 port=$3
@@ -99,6 +189,8 @@ run_scenario() {
     # BURST=N: every client then sends N messages at once, so a server that paces them is measured with them paced.
     idle) args=(--clients "$IDLE" --room-size "$ROOM_SIZE" --hold "$HOLD" --max-seconds 60 --census "$CENSUS" ${BURST:+--burst "$BURST"}); limit=400 ;;
     slow) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$SLOW_RATE" --pad "$SLOW_PAD" --warmup "$WARMUP" --duration "$SLOW_DURATION"); limit=200 ;;
+    # Recovery: leave, 1,000 messages later come back with since/epoch; ROUNDS times. Needs history.
+    resume) args=(--missed "${MISSED:-1000}" --rounds "${ROUNDS:-20}" --max-seconds 120); limit=150 ;;
   esac
   # Socket completions run on the epoll thread instead of hopping to the thread pool: a third less generator CPU per frame.
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
@@ -113,19 +205,24 @@ for scenario in $SCENARIOS; do
     if [ "$scenario" = idle ] && [ "$server" = signalr ]; then
       continue # the hub has one room (Clients.All), so rooms of ROOM_SIZE do not apply
     fi
+    if [ "$scenario" = resume ] && case $server in chat | chat-writebehind | chat-postgres) false ;; *) true ;; esac; then
+      continue # nothing to resume from without history
+    fi
     echo
     echo "== $scenario: $(label "$server") =="
+    new_store "$server" "$scenario"
     if start_server "$server" "$port" "$OUT/$server-$scenario.log"; then
       run_scenario "$scenario" "$server" "$port"
     fi
     stop_server
+    measure_store "$server" "$scenario"
   done
 done
 
 echo
 echo "Sizes: QUICK=${QUICK:-0} clients=$CLIENTS senders=$SENDERS rate=$RATE/s each, warm-up ${WARMUP}s, ${DURATION}s measured;" \
   "connections=$CONNECTIONS, $LEAVE of them leaving at once; idle=$IDLE in rooms of $ROOM_SIZE; ramp from $RAMP_START/s x$RAMP_FACTOR; slow at $SLOW_RATE/s with ${SLOW_PAD}-byte padding for ${SLOW_DURATION}s" | tee "$OUT/table.md"
-[ -s "$RESULTS" ] && dotnet "$LOADGEN" report --in "$RESULTS" --baseline raw | tee -a "$OUT/table.md"
+[ -s "$RESULTS" ] && dotnet "$LOADGEN" report --in "$RESULTS" --baseline "$(label "$BASELINE")" | tee -a "$OUT/table.md"
 
 if [ "${MICRO:-0}" = 1 ]; then
   dotnet build bench/Chat.Benchmarks -c Release -nologo -v q -clp:ErrorsOnly

@@ -33,6 +33,7 @@ internal sealed class LoadClient : IDisposable
     private const byte RecordSeparator = 0x1e;
 
     private static readonly byte[] MessageMarker = "\"#"u8.ToArray();
+    private static readonly byte[] HistoryFlag = ",\"history\":true}"u8.ToArray();
     private static readonly byte[] ChatTypePrefix = "{\"type\":\""u8.ToArray();
     private static readonly byte[] UserNameKey = "\"user_name\":\""u8.ToArray();
     private static readonly byte[] TargetKey = "\"target\":\""u8.ToArray();
@@ -688,6 +689,12 @@ internal sealed class LoadClient : IDisposable
 
     private void OnChatMessage(ReadOnlySpan<byte> json)
     {
+        // A newcomer's history (the serialiser writes the flag last): earlier messages, not deliveries of this run.
+        if (json.EndsWith(HistoryFlag))
+        {
+            return;
+        }
+
         var marker = json.IndexOf(MessageMarker);
         if (marker < 0)
         {

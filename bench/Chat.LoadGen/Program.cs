@@ -1,6 +1,6 @@
 using Chat.LoadGen;
 
-// Chat.LoadGen fanout|ramp|connections|idle|slow --url http://127.0.0.1:5000 --protocol chat|signalr --server-pid PID ...
+// Chat.LoadGen fanout|ramp|connections|idle|slow|resume --url http://127.0.0.1:5000 --protocol chat|signalr --server-pid PID ...
 // Chat.LoadGen report --in results.jsonl --baseline raw
 Settings settings;
 try
@@ -35,6 +35,7 @@ var result = settings.Scenario switch
     "CONNECTIONS" => await Scenarios.ConnectionsAsync(settings, "connections"),
     "IDLE" => await Scenarios.ConnectionsAsync(settings, "idle"),
     "SLOW" => await Scenarios.SlowAsync(settings),
+    "RESUME" => await Resume.RunAsync(settings),
     _ => null,
 };
 if (result is null)

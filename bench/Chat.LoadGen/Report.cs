@@ -26,6 +26,10 @@ internal static class Report
         ("slow", ["p99_ms_without", "p99_ms_with_slow", "p99_ratio", "max_ms_with_slow", "others_lost", "slow_dropped",
             "slow_dropped_after_s", "slow_close", "server_peak_rss_mb", "server_rss_mb_over_time", "server_pings_answered",
             "others_on_server_core_with_slow", "error"]),
+        ("resume", ["missed", "rounds", "resumed", "resume_ms_median", "resume_ms_min", "resume_ms_max", "resume_ms_all", "failures"]),
+        ("store_fanout", ["messages_stored", "bytes_on_disk", "bytes_per_1000_messages"]),
+        ("store_ramp", ["messages_stored", "bytes_on_disk", "bytes_per_1000_messages"]),
+        ("store_resume", ["messages_stored", "bytes_on_disk", "bytes_per_1000_messages"]),
     ];
 
     public static int Print(Settings settings)
