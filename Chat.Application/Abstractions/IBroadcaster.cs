@@ -15,6 +15,9 @@ public interface IBroadcaster
     /// </summary>
     ValueTask WelcomeAsync(UserJoined joined, RoomWelcome welcome, CancellationToken cancellationToken);
 
+    /// <summary>Tells one client that something it sent could not be done (an <c>error</c> event to it alone).</summary>
+    void NotifySender(ConnectionId connection, string reason);
+
     /// <summary>Closes a connection whose session another connection has taken over; its departure is not announced.</summary>
     void EndTakenOverSession(ConnectionId connection);
 }

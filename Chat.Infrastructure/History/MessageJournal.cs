@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Chat.Application.Abstractions;
 using Chat.Application.Common;
 using Chat.Domain.Rooms;
+using Chat.Domain.Users;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,9 @@ namespace Chat.Infrastructure.History;
 /// <summary>
 /// The one writer of every room's history in this process. Senders queue their messages; the writer takes whatever
 /// is queued, numbers each room's messages in queue order, stores them in one transaction (group commit) and hands
-/// them to the fan-out in the same order, so ids increase in the order members receive them. With
+/// them to the fan-out in the same order, so ids increase in the order members receive them. Senders do not wait for
+/// the commit (a sender's next message is read meanwhile); a batch that cannot be stored is seen by nobody, and each
+/// of its senders gets an error. With
 /// <see cref="HistoryDurability.Durable"/> the store comes first: nothing anyone saw can be lost by a crash. With
 /// <see cref="HistoryDurability.WriteBehind"/> the fan-out comes first. Stopping the host stores what is queued.
 /// </summary>
@@ -31,24 +34,24 @@ public sealed partial class MessageJournal(
         AllowSynchronousContinuations = false,
     });
 
+    private const string NotStored = "A message could not be saved, so it was not sent. Try again.";
+
     private readonly bool durable = options.Value.Durability == HistoryDurability.Durable;
 
     // The last id given in each room; the writer alone reads and writes it. Loaded from the store on first use.
     private readonly Dictionary<RoomId, long> lastIds = [];
     private Task? writer;
 
-    public ValueTask<ChatMessage?> PublishAsync(ChatRoom room, ChatMessage message, CancellationToken cancellationToken)
-    {
-        var entry = new Entry(room, message);
-        return queue.Writer.TryWrite(entry) ? new ValueTask<ChatMessage?>(entry.Task) : ValueTask.FromResult<ChatMessage?>(null);
-    }
+    public ValueTask<bool> PublishAsync(
+        ChatRoom room, ChatMessage message, ConnectionId sender, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(queue.Writer.TryWrite(new Entry(room, message, sender, done: null)));
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        var barrier = new Entry(null, null);
-        if (queue.Writer.TryWrite(barrier))
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (queue.Writer.TryWrite(new Entry(null, null, default, done)))
         {
-            await barrier.Task.WaitAsync(cancellationToken);
+            await done.Task.WaitAsync(cancellationToken);
         }
     }
 
@@ -95,7 +98,15 @@ public sealed partial class MessageJournal(
                 // Nothing of this batch was stored or seen: its ids are free again, and its senders are told.
                 LogStoreFailed(logger, e, batch.Count);
                 lastIds.Clear();
-                Complete(batch, published: false);
+                foreach (var entry in batch)
+                {
+                    if (entry.Message is not null)
+                    {
+                        broadcaster.NotifySender(entry.Sender, NotStored);
+                    }
+                }
+
+                Complete(batch);
                 continue;
             }
 
@@ -120,7 +131,7 @@ public sealed partial class MessageJournal(
                 }
             }
 
-            Complete(batch, published: true);
+            Complete(batch);
         }
     }
 
@@ -147,21 +158,25 @@ public sealed partial class MessageJournal(
     private Task StoreAsync(List<HistoryMessage> rows) =>
         rows.Count == 0 ? Task.CompletedTask : store.AppendAsync(rows, CancellationToken.None);
 
-    private static void Complete(List<Entry> batch, bool published)
+    /// <summary>Releases the flushes waiting on this batch.</summary>
+    private static void Complete(List<Entry> batch)
     {
         foreach (var entry in batch)
         {
-            entry.TrySetResult(published ? entry.Message : null);
+            entry.Done?.TrySetResult();
         }
     }
 
-    /// <summary>A message on its way, or (with no message) a barrier that completes once everything before it is through.</summary>
-    private sealed class Entry(ChatRoom? room, ChatMessage? message)
-        : TaskCompletionSource<ChatMessage?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>A message on its way, or (with no message) a flush that completes once everything before it is through.</summary>
+    private sealed class Entry(ChatRoom? room, ChatMessage? message, ConnectionId sender, TaskCompletionSource? done)
     {
         public ChatRoom? Room { get; } = room;
 
         public ChatMessage? Message { get; set; } = message;
+
+        public ConnectionId Sender { get; } = sender;
+
+        public TaskCompletionSource? Done { get; } = done;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "History store failed; {Count} messages were not sent")]

@@ -93,6 +93,14 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
         return ValueTask.CompletedTask;
     }
 
+    public void NotifySender(ConnectionId connection, string reason)
+    {
+        if (outboxes.TryGetValue(connection, out var outbox))
+        {
+            outbox.TrySend(ChatEventSerializer.SerializeError(reason, DateTimeOffset.UtcNow));
+        }
+    }
+
     public void EndTakenOverSession(ConnectionId connection)
     {
         if (outboxes.TryGetValue(connection, out var outbox))

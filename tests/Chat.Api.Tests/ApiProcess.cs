@@ -116,6 +116,7 @@ internal sealed class ApiProcess : IAsyncDisposable
                 ["Chat__History__Path"] = historyPath,
                 ["Chat__MessagesPerSecond"] = "1000",
                 ["Chat__MessageBurst"] = "1000",
+                ["Chat__HistoryRequestsPerSecond"] = "1000",
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "",
             },
         };

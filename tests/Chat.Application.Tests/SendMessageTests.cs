@@ -18,9 +18,8 @@ public sealed class SendMessageTests
 
     public SendMessageTests()
     {
-        // The publisher numbers what it is given, as the journal does.
-        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>())
-            .Returns(call => ValueTask.FromResult<ChatMessage?>(call.Arg<ChatMessage>() with { Id = 1 }));
+        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<ConnectionId>(), Arg.Any<CancellationToken>())
+            .Returns(true);
         handler = new SendMessageHandler(registry, publisher, new FakeTimeProvider(Now), Builders.Options());
     }
 
@@ -35,20 +34,20 @@ public sealed class SendMessageTests
         var result = await handler.Handle(new SendMessageCommand(alice.Connection, " hi "), TestContext.Current.CancellationToken);
 
         Assert.True(result.IsOk);
-        Assert.Equal(new ChatMessage(room.Id, alice.Name, "hi", Now, Id: 1), result.Value);
-        await publisher.Received(1).PublishAsync(room, new ChatMessage(room.Id, alice.Name, "hi", Now), Arg.Any<CancellationToken>());
+        Assert.Equal(new ChatMessage(room.Id, alice.Name, "hi", Now), result.Value);
+        await publisher.Received(1).PublishAsync(room, result.Value!, alice.Connection, Arg.Any<CancellationToken>());
         Assert.Equal(1, room.MessageCount);
     }
 
     [Fact]
-    public async Task A_message_the_history_could_not_store_is_unavailable_and_the_sender_is_told_why()
+    public async Task A_message_the_publisher_no_longer_takes_is_unavailable_and_the_sender_is_told_why()
     {
         var room = new ChatRoom(RoomId.Create("general"), Now);
         var alice = new User(new ConnectionId(1), UserName.Create("alice"), Now);
         room.Join(alice, out _, Now);
         registry.TryGetUser(alice.Connection, out Arg.Any<User?>()).Returns(x => { x[1] = alice; return true; });
-        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>())
-            .Returns(ValueTask.FromResult<ChatMessage?>(null));
+        publisher.PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<ConnectionId>(), Arg.Any<CancellationToken>())
+            .Returns(false);
 
         var result = await handler.Handle(new SendMessageCommand(alice.Connection, "hi"), TestContext.Current.CancellationToken);
 
@@ -62,7 +61,7 @@ public sealed class SendMessageTests
         var result = await handler.Handle(new SendMessageCommand(new ConnectionId(9), "hi"), TestContext.Current.CancellationToken);
 
         Assert.Equal(ResultStatus.NotFound, result.Status);
-        await publisher.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<CancellationToken>());
+        await publisher.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatMessage>(), Arg.Any<ConnectionId>(), Arg.Any<CancellationToken>());
     }
 
     [Theory]

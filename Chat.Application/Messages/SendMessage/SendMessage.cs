@@ -46,8 +46,9 @@ public sealed class SendMessageHandler(
             return Result.NotFound<ChatMessage>("Not in a room.");
         }
 
-        return await publisher.PublishAsync(room, message, cancellationToken) is { } published
-            ? Result.Ok(published)
-            : Result.Unavailable<ChatMessage>("The message could not be saved, so it was not sent. Try again.");
+        // Queued, not yet numbered or stored: the sender reads on while the journal commits (see IMessagePublisher).
+        return await publisher.PublishAsync(room, message, command.Sender, cancellationToken)
+            ? Result.Ok(message)
+            : Result.Unavailable<ChatMessage>("Server is shutting down; this message was not sent.");
     }
 }
