@@ -169,7 +169,7 @@ public sealed class PostgresMessageStore : IMessageStore
         };
         await command.PrepareAsync(cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadRoom(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? HistoryRows.ReadRoom(reader) : null;
     }
 
     public async Task AppendAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken)
@@ -245,13 +245,7 @@ public sealed class PostgresMessageStore : IMessageStore
     {
         await using var command = dataSource.CreateCommand(SelectRoom + " ORDER BY room");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        List<RoomHistory> rooms = [];
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rooms.Add(ReadRoom(reader));
-        }
-
-        return rooms;
+        return await HistoryRows.ReadRoomsAsync(reader, cancellationToken);
     }
 
     public async Task<long> PruneAsync(
@@ -318,22 +312,6 @@ public sealed class PostgresMessageStore : IMessageStore
         };
         await command.PrepareAsync(cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        List<HistoryMessage> messages = [];
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(new HistoryMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-        }
-
-        if (newestFirst)
-        {
-            messages.Reverse();
-        }
-
-        return messages;
+        return await HistoryRows.ReadMessagesAsync(reader, room, newestFirst, cancellationToken);
     }
-
-    private static RoomHistory ReadRoom(NpgsqlDataReader reader) =>
-        new(RoomId.Create(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
-            reader.GetInt64(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
 }

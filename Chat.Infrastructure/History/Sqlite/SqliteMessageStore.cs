@@ -132,7 +132,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
         command.CommandText = SelectRoom + " WHERE room = $room";
         command.Parameters.AddWithValue("$room", room.Value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadRoom(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? HistoryRows.ReadRoom(reader) : null;
     }
 
     public async Task AppendAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken)
@@ -203,13 +203,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
         await using var command = connection.CreateCommand();
         command.CommandText = SelectRoom + " ORDER BY room";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        List<RoomHistory> rooms = [];
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rooms.Add(ReadRoom(reader));
-        }
-
-        return rooms;
+        return await HistoryRows.ReadRoomsAsync(reader, cancellationToken);
     }
 
     public async Task<long> PruneAsync(
@@ -379,24 +373,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        List<HistoryMessage> messages = [];
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(new HistoryMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-        }
-
-        if (newestFirst)
-        {
-            messages.Reverse();
-        }
-
-        return messages;
+        return await HistoryRows.ReadMessagesAsync(reader, room, newestFirst, cancellationToken);
     }
-
-    private static RoomHistory ReadRoom(SqliteDataReader reader) =>
-        new(RoomId.Create(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
-            reader.GetInt64(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
 
     /// <summary>The writer's statements, prepared once on its connection.</summary>
     private sealed class WriterCommands : IDisposable
