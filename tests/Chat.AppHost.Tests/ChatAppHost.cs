@@ -54,8 +54,7 @@ public sealed class ChatAppHost : IAsyncLifetime
             });
         }
 
-        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
-        builder.CreateResourceBuilder(api).WithEnvironment("Chat__History__Path", Path.Combine(historyFolder, "chat.db"));
+        KeepHistoryIn(builder, historyFolder);
 
         app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
@@ -63,6 +62,13 @@ public sealed class ChatAppHost : IAsyncLifetime
         await app.ResourceNotifications.WaitForResourceHealthyAsync("web", cancellationToken);
         StartedIn = clock.Elapsed;
         WebAddress = app.GetEndpoint("web", "http");
+    }
+
+    /// <summary>api's history in a folder of the test's: the AppHost's default file would keep what earlier runs said.</summary>
+    internal static void KeepHistoryIn(IDistributedApplicationTestingBuilder builder, string folder)
+    {
+        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        builder.CreateResourceBuilder(api).WithEnvironment("Chat__History__Path", Path.Combine(folder, "chat.db"));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,7 +1,7 @@
-using Aspire.Hosting.ApplicationModel;
 using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Chat.Testing;
 using Microsoft.Playwright;
 
 namespace Chat.AppHost.Tests.Dashboard;
@@ -35,12 +35,6 @@ public sealed class DashboardAppHost : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var executable = Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
-        if (!File.Exists(executable))
-        {
-            throw new InvalidOperationException($"Chromium not found at {executable}: install it with 'apt-get install chromium' or set CHROMIUM_PATH.");
-        }
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(StartTimeout);
         var cancellationToken = timeout.Token;
@@ -48,9 +42,7 @@ public sealed class DashboardAppHost : IAsyncLifetime
 
         var options = new DistributedApplicationTestingBuilderOptions { EnableDashboard = true };
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chat_AppHost>(options, [], cancellationToken);
-        // api's history for this run only, as in ChatAppHost.
-        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
-        builder.CreateResourceBuilder(api).WithEnvironment("Chat__History__Path", Path.Combine(historyFolder, "chat.db"));
+        ChatAppHost.KeepHistoryIn(builder, historyFolder);
         app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         LoginUrl = await app.GetDashboardUrlAsync(cancellationToken);
@@ -60,23 +52,12 @@ public sealed class DashboardAppHost : IAsyncLifetime
         WebAddress = app.GetEndpoint("web", "http");
 
         playwright = await Playwright.CreateAsync();
-        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = executable,
-            Headless = true,
-            Timeout = 60_000,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run",
-            ],
-        });
+        Browser = await DebianChromium.LaunchAsync(playwright);
         Assertions.SetDefaultExpectTimeout(15_000);
     }
 
     public async ValueTask DisposeAsync()
     {
-        using var cleanup = new HistoryFolderCleanup(historyFolder);
         if (Browser is not null)
         {
             await Browser.DisposeAsync();
@@ -87,11 +68,7 @@ public sealed class DashboardAppHost : IAsyncLifetime
         {
             await app.DisposeAsync();
         }
-    }
-}
 
-/// <summary>Deletes the folder last, once the app that wrote there is gone.</summary>
-internal readonly struct HistoryFolderCleanup(string folder) : IDisposable
-{
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+        Directory.Delete(historyFolder, recursive: true);
+    }
 }

@@ -1,3 +1,4 @@
+using Chat.Testing;
 using Microsoft.Playwright;
 
 namespace Chat.Web.Tests.Browser;
@@ -14,24 +15,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var executable = Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
-        if (!File.Exists(executable))
-        {
-            throw new InvalidOperationException($"Chromium not found at {executable}: install it with 'apt-get install chromium' or set CHROMIUM_PATH.");
-        }
-
         playwright = await Playwright.CreateAsync();
-        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = executable,
-            Headless = true,
-            Timeout = 60_000,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run",
-            ],
-        });
+        Browser = await DebianChromium.LaunchAsync(playwright);
         Assertions.SetDefaultExpectTimeout(15_000);
     }
 
