@@ -18,7 +18,7 @@ public sealed class HistoryTests
     {
         await using var api = new ChatApiFactory();
         await using var alice = await JoinAsync(api, "alice", "h1");
-        var sent = await SendAsync(alice, "h1", "one", "two", "three");
+        var sent = await SendAsync(alice, "one", "two", "three");
 
         await using var bob = await api.ConnectAsync("bob", "h1");
         var welcome = await bob.NextEventAsync();
@@ -47,7 +47,7 @@ public sealed class HistoryTests
         await using var alice = await JoinAsync(api, "alice", "h2");
         var bob = await api.ConnectAsync("bob", "h2");
         var welcome = await bob.NextEventAsync("user_joined");
-        await SendAsync(alice, "h2", "before 1", "before 2");
+        await SendAsync(alice, "before 1", "before 2");
         var seen = (await NextMessagesAsync(bob, 2)).Select(Id).ToList();
 
         bob.Abort();
@@ -90,7 +90,7 @@ public sealed class HistoryTests
             ["Chat:MessagesPerSecond"] = "1000", ["Chat:MessageBurst"] = "1000",
         });
         await using var alice = await JoinAsync(api, "alice", "h3");
-        var sent = await SendAsync(alice, "h3", "1", "2", "3", "4", "5", "6");
+        var sent = await SendAsync(alice, "1", "2", "3", "4", "5", "6");
 
         await using var bob = await api.ConnectAsync("bob", "h3", query: $"since={sent[0]}&epoch={await EpochAsync(api, "h3")}");
         var welcome = await bob.NextEventAsync("user_joined");
@@ -107,7 +107,7 @@ public sealed class HistoryTests
     {
         await using var api = new ChatApiFactory();
         await using var alice = await JoinAsync(api, "alice", "h4");
-        await SendAsync(alice, "h4", "hello");
+        await SendAsync(alice, "hello");
 
         await using var bob = await api.ConnectAsync("bob", "h4", query: query);
         var welcome = await bob.NextEventAsync("user_joined");
@@ -153,13 +153,13 @@ public sealed class HistoryTests
         var bob = await api.ConnectAsync("bob", "h8");
         var welcome = await bob.NextEventAsync("user_joined");
         await alice.NextEventAsync("user_joined");
-        var sent = await SendAsync(alice, "h8", "before");
+        var sent = await SendAsync(alice, "before");
         await bob.NextEventAsync("chat_message");
 
         // The network goes; the server notices at once (the socket breaks), but keeps bob's name for the grace.
         bob.Abort();
         await bob.DisposeAsync();
-        var missed = await SendAsync(alice, "h8", "while away");
+        var missed = await SendAsync(alice, "while away");
 
         await using var back = await api.ConnectAsync("bob", "h8", query:
             $"{ResumeQuery(sent[^1], welcome)}&token={welcome.GetProperty("resume_token").GetString()}");
@@ -178,7 +178,7 @@ public sealed class HistoryTests
     {
         await using var api = new ChatApiFactory(new() { ["Chat:MessagesPerSecond"] = "1000", ["Chat:MessageBurst"] = "1000" });
         await using var alice = await JoinAsync(api, "alice", "h6");
-        var sent = await SendAsync(alice, "h6", "a", "b", "c", "d", "e");
+        var sent = await SendAsync(alice, "a", "b", "c", "d", "e");
         using var http = api.CreateHttpClient();
 
         var latest = await http.GetFromJsonAsync<JsonElement>("/room/h6/messages?limit=2", CancellationToken);
@@ -236,7 +236,7 @@ public sealed class HistoryTests
                 await using var alice = await JoinAsync(api, "alice", "h7");
                 await using var bob = await api.ConnectAsync("bob", "h7");
                 bobWelcome = await bob.NextEventAsync("user_joined");
-                sent = await SendAsync(alice, "h7", "kept 1", "kept 2", "kept 3");
+                sent = await SendAsync(alice, "kept 1", "kept 2", "kept 3");
                 await NextMessagesAsync(bob, 1);
             }
 
@@ -272,9 +272,8 @@ public sealed class HistoryTests
     }
 
     /// <summary>Sends the messages and waits for each to come back, returning their ids.</summary>
-    private static async Task<long[]> SendAsync(TestChatClient client, string room, params string[] texts)
+    private static async Task<long[]> SendAsync(TestChatClient client, params string[] texts)
     {
-        _ = room;
         var ids = new List<long>();
         foreach (var text in texts)
         {
