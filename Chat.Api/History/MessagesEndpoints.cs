@@ -61,7 +61,7 @@ internal static class MessagesEndpoints
         {
             if (!long.TryParse(before, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
-                return BadRequest("'before' must be a message id: a whole number above 0.");
+                return BadRequest(GetMessagesValidator.BeforeError);
             }
 
             beforeId = parsed;
@@ -70,7 +70,7 @@ internal static class MessagesEndpoints
         var count = DefaultLimit;
         if (limit is not null && !int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count))
         {
-            return BadRequest($"'limit' must be between 1 and {GetMessagesValidator.MaxLimit}.");
+            return BadRequest(GetMessagesValidator.LimitError);
         }
 
         var result = await sender.Send(new GetMessagesQuery(roomId, beforeId, count), cancellationToken);

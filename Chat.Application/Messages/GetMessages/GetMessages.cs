@@ -16,10 +16,15 @@ public sealed class GetMessagesValidator : AbstractValidator<GetMessagesQuery>
 {
     public const int MaxLimit = 100;
 
+    /// <summary>Also what the HTTP adapter answers for a value that is not a number at all.</summary>
+    public const string BeforeError = "'before' must be a message id: a whole number above 0.";
+
+    public static readonly string LimitError = $"'limit' must be between 1 and {MaxLimit}.";
+
     public GetMessagesValidator()
     {
-        RuleFor(q => q.Before).GreaterThan(0).WithMessage("'before' must be a message id: a whole number above 0.");
-        RuleFor(q => q.Limit).InclusiveBetween(1, MaxLimit).WithMessage($"'limit' must be between 1 and {MaxLimit}.");
+        RuleFor(q => q.Before).GreaterThan(0).WithMessage(BeforeError);
+        RuleFor(q => q.Limit).InclusiveBetween(1, MaxLimit).WithMessage(LimitError);
     }
 }
 
