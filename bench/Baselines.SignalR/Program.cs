@@ -1,11 +1,19 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
+using StackExchange.Redis;
 
 // An idiomatic SignalR hub with Chat's semantics (join, leave, message, names unique), the JSON hub protocol over
 // WebSockets: what a .NET developer would write instead of Chat.Api. Clients connect to /hub?username=NAME.
+// With ConnectionStrings:cache set (env ConnectionStrings__cache=127.0.0.1:6379), replicas share Clients.All through
+// SignalR's Redis backplane, as a .NET developer would scale it out; names stay unique per replica only.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Services.AddSignalR();
+var signalR = builder.Services.AddSignalR();
+if (builder.Configuration.GetConnectionString("cache") is { Length: > 0 } redis)
+{
+    signalR.AddStackExchangeRedis(redis, options => options.Configuration.ChannelPrefix = RedisChannel.Literal("bench-signalr"));
+}
+
 builder.Services.AddSingleton<ChatUsers>();
 var app = builder.Build();
 
