@@ -10,6 +10,7 @@ internal sealed class Crowd : IAsyncDisposable
     private readonly List<Task> loops = [];
     private long[] sent = [];
     private Task? keepAlive;
+    private MessageIds? ids;
 
     public Crowd(Settings settings)
     {
@@ -55,6 +56,7 @@ internal sealed class Crowd : IAsyncDisposable
         int count, int senders, TimeSpan timeout, Func<int, int>? receiveBufferFor = null, int bufferSize = 64 * 1024)
     {
         sent = new long[senders];
+        ids = new MessageIds(senders);
         using var deadline = new CancellationTokenSource(timeout);
         using var gate = new SemaphoreSlim(settings.ConnectConcurrency);
         var slots = new LoadClient?[count];
@@ -78,7 +80,7 @@ internal sealed class Crowd : IAsyncDisposable
                 {
                     var name = NameOf(index);
                     var client = await LoadClient.ConnectAsync(
-                        settings.EndPoint, settings.PathFor(name, index), name, index, settings.Protocol, Window, senders,
+                        settings.EndPointFor(index), settings.PathFor(name, index), name, index, settings.Protocol, Window, ids, senders,
                         receiveBufferFor?.Invoke(index) ?? 0, bufferSize, deadline.Token);
                     slots[index] = client;
                     lock (loops)
@@ -231,6 +233,27 @@ internal sealed class Crowd : IAsyncDisposable
         }
 
         return (lost, duplicates, outOfOrder, closed);
+    }
+
+    /// <summary>
+    /// Chat's message ids across the included clients: how many deliveries carried one, how many were not above the
+    /// receiver's previous id (two orders in one room), how many differed from another receiver's id for the same
+    /// message.
+    /// </summary>
+    public (long Seen, long NotIncreasing, long Mismatched) IdChecks(Func<LoadClient, bool>? include = null)
+    {
+        long seen = 0, notIncreasing = 0, mismatched = 0;
+        foreach (var client in Clients)
+        {
+            if (include is null || include(client))
+            {
+                seen += Volatile.Read(ref client.IdsSeen);
+                notIncreasing += Volatile.Read(ref client.IdsNotIncreasing);
+                mismatched += Volatile.Read(ref client.IdMismatches);
+            }
+        }
+
+        return (seen, notIncreasing, mismatched);
     }
 
     public long Sum(Func<LoadClient, long> value)

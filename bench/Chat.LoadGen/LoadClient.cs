@@ -38,11 +38,13 @@ internal sealed class LoadClient : IDisposable
     private static readonly byte[] UserNameKey = "\"user_name\":\""u8.ToArray();
     private static readonly byte[] TargetKey = "\"target\":\""u8.ToArray();
     private static readonly byte[] ArgumentsKey = "\"arguments\":[\""u8.ToArray();
+    private static readonly byte[] IdKey = ",\"id\":"u8.ToArray();
 
     private readonly Socket socket;
     private readonly Lock sendLock = new();
     private readonly WireProtocol protocol;
     private readonly RunWindow window;
+    private readonly MessageIds? ids;
     private readonly byte[] controlFrame = new byte[140];
     private readonly byte[] message = new byte[128 + Padding];
     private readonly int bufferSize;
@@ -61,7 +63,8 @@ internal sealed class LoadClient : IDisposable
     private bool flushing;
     private bool sendFailed;
 
-    private LoadClient(Socket socket, string name, int index, WireProtocol protocol, RunWindow window, int senders, int bufferSize)
+    private LoadClient(
+        Socket socket, string name, int index, WireProtocol protocol, RunWindow window, MessageIds? ids, int senders, int bufferSize)
     {
         this.socket = socket;
         this.bufferSize = bufferSize;
@@ -70,6 +73,7 @@ internal sealed class LoadClient : IDisposable
         Index = index;
         this.protocol = protocol;
         this.window = window;
+        this.ids = ids;
         LastSequence = new long[Math.Max(senders, 1)];
         Array.Fill(LastSequence, -1);
         maskSeed = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
@@ -86,6 +90,15 @@ internal sealed class LoadClient : IDisposable
     public long[] LastSequence { get; }
     public long Duplicates;
     public long OutOfOrder;
+
+    /// <summary>
+    /// Chat messages that carried an id; those whose id was not above the last one this client saw (one order per
+    /// room); those whose id differs from the one another receiver saw for the same message.
+    /// </summary>
+    public long IdsSeen;
+    public long IdsNotIncreasing;
+    public long IdMismatches;
+    public long LastId;
     public long Joins;
     public long Lefts;
     public long Errors;
@@ -113,8 +126,8 @@ internal sealed class LoadClient : IDisposable
     public long UnexpectedLefts;
 
     public static async Task<LoadClient> ConnectAsync(
-        IPEndPoint server, string path, string name, int index, WireProtocol protocol, RunWindow window, int senders,
-        int receiveBufferSize, int bufferSize, CancellationToken cancellationToken)
+        IPEndPoint server, string path, string name, int index, WireProtocol protocol, RunWindow window, MessageIds? ids,
+        int senders, int receiveBufferSize, int bufferSize, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferSize > 0)
@@ -122,7 +135,7 @@ internal sealed class LoadClient : IDisposable
             socket.ReceiveBufferSize = receiveBufferSize;
         }
 
-        var client = new LoadClient(socket, name, index, protocol, window, senders, bufferSize);
+        var client = new LoadClient(socket, name, index, protocol, window, ids, senders, bufferSize);
         try
         {
             await socket.ConnectAsync(server, cancellationToken);
@@ -716,6 +729,23 @@ internal sealed class LoadClient : IDisposable
         if (!Utf8Parser.TryParse(text[(n + 1)..], out long sentAt, out _))
         {
             return;
+        }
+
+        // Chat's "id" follows the message text: one order per room, the same id for a message at every receiver.
+        if (protocol == WireProtocol.Chat && text.IndexOf(IdKey) is var idAt and >= 0
+            && Utf8Parser.TryParse(text[(idAt + IdKey.Length)..], out long id, out _))
+        {
+            IdsSeen++;
+            if (id <= LastId)
+            {
+                IdsNotIncreasing++;
+            }
+
+            LastId = id;
+            if (ids is not null && !ids.Agrees(sender, sequence, id))
+            {
+                IdMismatches++;
+            }
         }
 
         Deliveries++;

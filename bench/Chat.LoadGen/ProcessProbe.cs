@@ -3,24 +3,67 @@ using System.Globalization;
 
 namespace Chat.LoadGen;
 
-/// <summary>Another process's CPU time and memory, read from /proc (Linux only).</summary>
-internal sealed class ProcessProbe(int pid)
+/// <summary>
+/// Other processes' CPU time and memory, read from /proc (Linux only): one server, or every process of a scaled-out
+/// one (its replicas and Redis), counted together.
+/// </summary>
+internal sealed class ProcessProbe(IReadOnlyList<int> pids)
 {
     // USER_HZ: /proc reports CPU time in clock ticks of 1/100 s on every Linux this runs on.
     private const double TicksPerSecond = 100.0;
 
-    public int Pid => pid;
+    public ProcessProbe(int pid)
+        : this(pid > 0 ? [pid] : [])
+    {
+    }
 
-    public bool Exists => pid > 0 && File.Exists($"/proc/{pid}/stat");
+    public int Pid => pids.Count > 0 ? pids[0] : 0;
 
-    /// <summary>User plus system CPU seconds used so far; NaN when the process is not readable.</summary>
+    public bool Exists => pids.Count > 0 && pids.All(p => File.Exists($"/proc/{p}/stat"));
+
+    /// <summary>User plus system CPU seconds used so far, all processes together; NaN when one is not readable.</summary>
     public double CpuSeconds()
     {
-        if (pid <= 0)
+        if (pids.Count == 0)
         {
             return double.NaN;
         }
 
+        var total = 0.0;
+        foreach (var pid in pids)
+        {
+            total += CpuSeconds(pid);
+        }
+
+        return total;
+    }
+
+    /// <summary>Each process's CPU seconds so far, in the order given.</summary>
+    public double[] CpuSecondsEach() => [.. pids.Select(CpuSeconds)];
+
+    /// <summary>Resident memory now (VmRSS) and its peak since the process started (VmHWM), in KiB, summed.</summary>
+    public (long Rss, long Peak) MemoryKib()
+    {
+        long rss = 0, peak = 0;
+        foreach (var pid in pids)
+        {
+            var (r, p) = MemoryKib(pid);
+            rss += r;
+            peak += p;
+        }
+
+        return (rss, peak);
+    }
+
+    /// <summary>
+    /// Anonymous resident memory (RssAnon: heaps, stacks), in KiB, summed. Unlike VmRSS it leaves out file-backed
+    /// pages, the program's code, which a server touches once on its first pass through a code path and which do not
+    /// grow with its connections.
+    /// </summary>
+    public long AnonKib() => pids.Sum(AnonKib);
+
+    private static double CpuSeconds(int pid)
+    {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
@@ -36,14 +79,8 @@ internal sealed class ProcessProbe(int pid)
         }
     }
 
-    /// <summary>Resident memory now (VmRSS) and its peak since the process started (VmHWM), in KiB.</summary>
-    public (long Rss, long Peak) MemoryKib()
+    private static (long Rss, long Peak) MemoryKib(int pid)
     {
-        if (pid <= 0)
-        {
-            return (0, 0);
-        }
-
         try
         {
             long rss = 0, peak = 0;
@@ -67,18 +104,8 @@ internal sealed class ProcessProbe(int pid)
         }
     }
 
-    /// <summary>
-    /// Anonymous resident memory (RssAnon: heaps, stacks), in KiB. Unlike VmRSS it leaves out file-backed pages,
-    /// the program's code, which a server touches once on its first pass through a code path and which do not grow
-    /// with its connections.
-    /// </summary>
-    public long AnonKib()
+    private static long AnonKib(int pid)
     {
-        if (pid <= 0)
-        {
-            return 0;
-        }
-
         try
         {
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))

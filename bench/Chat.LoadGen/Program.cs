@@ -1,6 +1,7 @@
 using Chat.LoadGen;
 
 // Chat.LoadGen fanout|ramp|connections|idle|slow|resume --url http://127.0.0.1:5000 --protocol chat|signalr --server-pid PID ...
+// Chat.LoadGen fanout|ramp --urls http://127.0.0.1:5381,http://127.0.0.1:5382 --server-pid A,B,REDIS --redis 127.0.0.1:6379 ...
 // Chat.LoadGen report --in results.jsonl --baseline raw
 Settings settings;
 try
@@ -19,7 +20,7 @@ if (settings.Scenario == "REPORT")
 }
 
 LoadClient.Padding = settings.Padding;
-Console.WriteLine($"{settings.Scenario.ToLowerInvariant()} against {settings.Label} ({settings.Url}, {settings.Protocol}), " +
+Console.WriteLine($"{settings.Scenario.ToLowerInvariant()} against {settings.Label} ({string.Join(", ", settings.Urls)}, {settings.Protocol}), " +
     $"generator on {Environment.ProcessorCount} core(s)");
 // Every phase has its own bound; this one ends a run that hangs anyway.
 using var watchdog = new Timer(_ =>

@@ -18,7 +18,11 @@ internal sealed record Phase(
     long OutOfOrder,
     int Closed,
     double[] CoreBusy,
-    double ServerCores)
+    double ServerCores,
+    long SentInWindow,
+    (long Seen, long NotIncreasing, long Mismatched) Ids,
+    Dictionary<string, long>? RedisCalls,
+    double[] CpuShares)
 {
     public bool GeneratorBound => GeneratorCores >= 0.9 * Environment.ProcessorCount;
 }
@@ -29,7 +33,7 @@ internal static class Scenarios
 
     public static async Task<Result> FanoutAsync(Settings settings)
     {
-        var server = new ProcessProbe(settings.ServerPid);
+        var server = new ProcessProbe(settings.ServerPids);
         await using var crowd = new Crowd(settings);
         var result = new Result("fanout", settings.Label);
         if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
@@ -38,9 +42,11 @@ internal static class Scenarios
         }
 
         using var memory = MemorySampler.Start(server);
-        var phase = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, null);
+        var phase = await RunPhaseAsync(crowd, server, settings.Rate, settings.WarmupSeconds, settings.DurationSeconds, null,
+            redis: settings.Redis);
         AddPhase(result, phase, settings);
         AddTransportCounts(result, crowd);
+        result.Add("messages_sent_total", crowd.TotalSent);
         result.Add("server_peak_rss_mb", memory.PeakMb);
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
         return result;
@@ -53,7 +59,7 @@ internal static class Scenarios
     /// </summary>
     public static async Task<Result> RampAsync(Settings settings)
     {
-        var server = new ProcessProbe(settings.ServerPid);
+        var server = new ProcessProbe(settings.ServerPids);
         var crowd = new Crowd(settings);
         try
         {
@@ -71,6 +77,7 @@ internal static class Scenarios
             double bestRate = 0, failedRate = 0;
             var stopReason = "step limit";
             var steps = new List<string>();
+            long sentBefore = 0;
             var refinements = settings.RampRefinements;
             for (var step = 0; step < settings.RampSteps; step++)
             {
@@ -80,7 +87,8 @@ internal static class Scenarios
                     break;
                 }
 
-                var phase = await RunPhaseAsync(crowd, server, rate, settings.WarmupSeconds, settings.DurationSeconds, null);
+                var phase = await RunPhaseAsync(crowd, server, rate, settings.WarmupSeconds, settings.DurationSeconds, null,
+                    redis: settings.Redis);
                 var failure = Failure(phase, settings);
                 steps.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{rate:0.#}/s/sender: {phase.DeliveriesPerSecond:N0}/s p99 {phase.Latency.PercentileMs(0.99):0.##} ms " +
@@ -135,11 +143,13 @@ internal static class Scenarios
             if (best is not null)
             {
                 AddCoreLoad(result, best, settings, "_at_max");
+                AddCrossReplica(result, best, "_at_max");
             }
 
             result.Add("server_peak_rss_mb", memory.PeakMb);
             AddTransportCounts(result, crowd);
             result.Add("steps", string.Join(" | ", steps));
+            result.Add("messages_sent_total", sentBefore + crowd.TotalSent);
             await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
             return result;
 
@@ -150,9 +160,10 @@ internal static class Scenarios
             async Task<bool> RejoinAsync()
             {
                 await crowd.CloseAllAsync(TimeSpan.FromSeconds(5));
+                sentBefore += crowd.TotalSent;
                 await crowd.DisposeAsync();
                 crowd = new Crowd(settings);
-                if (!await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(30))
+                if (!await WaitForZeroUsersAsync(http, settings, TimeSpan.FromSeconds(30))
                     || !await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, new Result("ramp", settings.Label)))
                 {
                     return false;
@@ -188,7 +199,7 @@ internal static class Scenarios
     /// </summary>
     public static async Task<Result> ConnectionsAsync(Settings settings, string scenario)
     {
-        var server = new ProcessProbe(settings.ServerPid);
+        var server = new ProcessProbe(settings.ServerPids);
         var result = new Result(scenario, settings.Label);
         using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(10) };
         await using var crowd = new Crowd(settings);
@@ -237,7 +248,7 @@ internal static class Scenarios
 
         var closing = Stopwatch.GetTimestamp();
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(20));
-        var zero = await WaitForZeroUsersAsync(http, TimeSpan.FromSeconds(45));
+        var zero = await WaitForZeroUsersAsync(http, settings, TimeSpan.FromSeconds(45));
         var zeroSeconds = Stopwatch.GetElapsedTime(closing).TotalSeconds;
         var cleanCloses = crowd.Clients.Count(c => c.CloseCode == 1000);
 
@@ -331,7 +342,7 @@ internal static class Scenarios
     /// </summary>
     public static async Task<Result> SlowAsync(Settings settings)
     {
-        var server = new ProcessProbe(settings.ServerPid);
+        var server = new ProcessProbe(settings.ServerPids);
         await using var crowd = new Crowd(settings);
         var result = new Result("slow", settings.Label);
         var slowIndex = settings.Clients - 1;
@@ -426,7 +437,32 @@ internal static class Scenarios
         var started = Stopwatch.GetTimestamp();
         await crowd.ConnectAsync(clients, senders, TimeSpan.FromSeconds(60), receiveBufferFor);
         var expectedJoins = (long)crowd.Clients.Count * (crowd.Clients.Count + 1) / 2;
-        var joined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, TimeSpan.FromSeconds(60));
+        bool joined;
+        if (settings.Urls.Count == 1)
+        {
+            joined = await Crowd.WaitUntilAsync(() => crowd.Joins >= expectedJoins, TimeSpan.FromSeconds(60));
+        }
+        else
+        {
+            // Across replicas a join and the joins around it may reach a client in another order than on one server,
+            // so the count may legitimately differ from C(C+1)/2: each client must hear its own join, and the count
+            // is reported, not required, once it has stopped moving for 3 s.
+            var stable = Stopwatch.GetTimestamp();
+            var last = -1L;
+            joined = await Crowd.WaitUntilAsync(() =>
+            {
+                var joins = crowd.Joins;
+                if (joins != last)
+                {
+                    (last, stable) = (joins, Stopwatch.GetTimestamp());
+                }
+
+                return joins >= expectedJoins
+                    || (crowd.Clients.All(c => Volatile.Read(ref c.Joins) > 0) && Stopwatch.GetElapsedTime(stable).TotalSeconds > 3);
+            }, TimeSpan.FromSeconds(60)) && crowd.Clients.All(c => Volatile.Read(ref c.Joins) > 0);
+            result.Add("join_notices", crowd.Joins).Add("join_notices_expected", expectedJoins);
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {crowd.Clients.Count} clients joined in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s ({crowd.Joins}/{expectedJoins} join notices)"));
         if (crowd.Clients.Count == clients && joined)
@@ -447,10 +483,13 @@ internal static class Scenarios
         Func<LoadClient, bool>? include,
         Action? onWindowStart = null,
         Action<TimeSpan>? onTick = null,
-        Action? beforeDrain = null)
+        Action? beforeDrain = null,
+        string? redis = null)
     {
         long deliveriesAtStart = 0, deliveriesAtEnd = 0, sentAtStart = 0, sentAtEnd = 0;
         double cpuAtStart = 0, cpuAtEnd = 0;
+        double[] eachAtStart = [], eachAtEnd = [];
+        Dictionary<string, long>? redisAtStart = null, redisAtEnd = null;
         var ownAtStart = default(OwnCpu);
         var ownAtEnd = default(OwnCpu);
         var coresAtStart = default(CoreTimes);
@@ -469,6 +508,8 @@ internal static class Scenarios
             deliveriesAtStart = IncludedDeliveries();
             sentAtStart = crowd.TotalSent;
             cpuAtStart = server.CpuSeconds();
+            eachAtStart = server.CpuSecondsEach();
+            redisAtStart = RedisCommandStats.Read(redis);
             ownAtStart = OwnCpu.Now();
             coresAtStart = CoreTimes.Now();
             crowd.SendFor(rate, TimeSpan.FromSeconds(durationSeconds), onTick);
@@ -476,6 +517,8 @@ internal static class Scenarios
             deliveriesAtEnd = IncludedDeliveries();
             sentAtEnd = crowd.TotalSent;
             cpuAtEnd = server.CpuSeconds();
+            eachAtEnd = server.CpuSecondsEach();
+            redisAtEnd = RedisCommandStats.Read(redis);
             ownAtEnd = OwnCpu.Now();
             coresAtEnd = CoreTimes.Now();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -500,7 +543,11 @@ internal static class Scenarios
             outOfOrder,
             closed,
             coresAtEnd.BusySince(coresAtStart),
-            (cpuAtEnd - cpuAtStart) / seconds);
+            (cpuAtEnd - cpuAtStart) / seconds,
+            sentAtEnd - sentAtStart,
+            crowd.IdChecks(include),
+            redisAtStart is null || redisAtEnd is null ? null : RedisCommandStats.Since(redisAtEnd, redisAtStart),
+            [.. eachAtEnd.Zip(eachAtStart, (end, start) => cpuAtEnd > cpuAtStart ? (end - start) / (cpuAtEnd - cpuAtStart) : double.NaN)]);
     }
 
     private static string? Failure(Phase phase, Settings settings)
@@ -518,6 +565,11 @@ internal static class Scenarios
         if (phase.Duplicates + phase.OutOfOrder > 0)
         {
             return "duplicated or reordered";
+        }
+
+        if (phase.Ids.NotIncreasing + phase.Ids.Mismatched > 0)
+        {
+            return $"ids disagree ({phase.Ids.NotIncreasing} not increasing, {phase.Ids.Mismatched} differing)";
         }
 
         var p99 = phase.Latency.PercentileMs(0.99);
@@ -544,6 +596,30 @@ internal static class Scenarios
             .Add("server_cpu_us_per_delivery", phase.ServerCpuUsPerDelivery)
             .Add("generator_cores", phase.GeneratorCores).Add("generator_bound", phase.GeneratorBound);
         AddCoreLoad(result, phase, settings, string.Empty);
+        AddCrossReplica(result, phase, string.Empty);
+    }
+
+    /// <summary>
+    /// What only several replicas can get wrong, and what they cost: whether Chat's message ids were one order per room
+    /// and the same at every receiver, Redis's commands per message sent, and each process's share of the server CPU.
+    /// </summary>
+    private static void AddCrossReplica(Result result, Phase phase, string suffix)
+    {
+        result.Add("ids_seen" + suffix, phase.Ids.Seen)
+            .Add("ids_not_increasing" + suffix, phase.Ids.NotIncreasing)
+            .Add("ids_differing" + suffix, phase.Ids.Mismatched);
+        if (phase.RedisCalls is { } calls)
+        {
+            result.Add("redis_commands_per_message" + suffix,
+                    phase.SentInWindow == 0 ? double.NaN : calls.Values.Sum() / (double)phase.SentInWindow)
+                .Add("redis_calls_per_message" + suffix, RedisCommandStats.PerMessage(calls, phase.SentInWindow));
+        }
+
+        if (phase.CpuShares.Length > 1)
+        {
+            result.Add("server_cpu_split" + suffix, string.Join(' ', phase.CpuShares.Select(
+                share => string.Create(CultureInfo.InvariantCulture, $"{share:P0}").Replace(" ", "", StringComparison.Ordinal))));
+        }
     }
 
     /// <summary>
@@ -581,11 +657,12 @@ internal static class Scenarios
         await crowd.CloseAllAsync(TimeSpan.FromSeconds(2));
     }
 
-    private static async Task<int> TotalUsersAsync(HttpClient http)
+    private static async Task<int> TotalUsersAsync(HttpClient http, Uri? server = null)
     {
         try
         {
-            using var stats = JsonDocument.Parse(await http.GetStringAsync(new Uri("/stats", UriKind.Relative)));
+            var url = server is null ? new Uri("/stats", UriKind.Relative) : new Uri(server, "/stats");
+            using var stats = JsonDocument.Parse(await http.GetStringAsync(url));
             return stats.RootElement.GetProperty("total_users").GetInt32();
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
@@ -617,12 +694,19 @@ internal static class Scenarios
         .OrderByDescending(g => g.Count())
         .Select(g => $"{g.Key} x{g.Count()}"));
 
-    private static async Task<bool> WaitForZeroUsersAsync(HttpClient http, TimeSpan timeout)
+    /// <summary>Until every replica's /stats says nobody is left.</summary>
+    private static async Task<bool> WaitForZeroUsersAsync(HttpClient http, Settings settings, TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < timeout)
         {
-            if (await TotalUsersAsync(http) == 0)
+            var zero = true;
+            foreach (var url in settings.Urls)
+            {
+                zero = zero && await TotalUsersAsync(http, url) == 0;
+            }
+
+            if (zero)
             {
                 return true;
             }

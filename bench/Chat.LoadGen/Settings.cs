@@ -7,6 +7,7 @@ namespace Chat.LoadGen;
 internal sealed class Settings
 {
     private readonly Dictionary<string, string> values;
+    private IReadOnlyList<Uri>? urls;
 
     private Settings(string scenario, Dictionary<string, string> values)
     {
@@ -16,9 +17,23 @@ internal sealed class Settings
 
     public string Scenario { get; }
 
-    public Uri Url => new(Text("url", "http://127.0.0.1:5000"));
+    /// <summary>The first server; <c>--urls a,b</c> names several replicas of one chat.</summary>
+    public Uri Url => Urls[0];
 
-    public IPEndPoint EndPoint => new(IPAddress.Parse(Url.Host), Url.Port);
+    /// <summary>
+    /// Replicas of one chat (<c>--urls http://127.0.0.1:5381,http://127.0.0.1:5382</c>), or the one <c>--url</c>.
+    /// Client i connects to replica i mod n, so each room has members, and senders, on every replica.
+    /// </summary>
+    public IReadOnlyList<Uri> Urls => urls ??= [.. Text("urls", Text("url", "http://127.0.0.1:5000"))
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u))];
+
+    public IPEndPoint EndPoint => EndPointFor(0);
+
+    public IPEndPoint EndPointFor(int index)
+    {
+        var url = Urls[index % Urls.Count];
+        return new(IPAddress.Parse(url.Host), url.Port);
+    }
 
     public WireProtocol Protocol => Text("protocol", "chat").ToUpperInvariant() switch
     {
@@ -30,7 +45,18 @@ internal sealed class Settings
     /// <summary>The server's name in results, e.g. Chat.Api.</summary>
     public string Label => Text("label", "server");
 
-    public int ServerPid => Int("server-pid", 0);
+    public int ServerPid => ServerPids.Count > 0 ? ServerPids[0] : 0;
+
+    /// <summary>
+    /// <c>--server-pid 11,12,13</c>: every process that serves the chat (replicas, Redis), pinned to the server core;
+    /// their CPU and memory are counted together.
+    /// </summary>
+    public IReadOnlyList<int> ServerPids => [.. Text("server-pid", "0")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(p => int.Parse(p, CultureInfo.InvariantCulture)).Where(p => p > 0)];
+
+    /// <summary><c>--redis 127.0.0.1:6379</c>: the Redis server behind the replicas, whose commands are counted per message.</summary>
+    public string? Redis => values.GetValueOrDefault("redis");
 
     public int Clients => Int("clients", 200);
 
