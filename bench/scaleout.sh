@@ -10,6 +10,8 @@
 #   SETUPS="chat-2x" SCENARIOS=fanout bash bench/scaleout.sh
 #   CHAT_DLL=/work/other/Chat.Api/bin/Release/net10.0/Chat.Api.dll bash bench/scaleout.sh   another build, not rebuilt
 #   HISTORY=shared bash bench/scaleout.sh           both replicas on one SQLite file (default: a file each)
+#   CHAT_ENV="Chat__X=1" SIGNALR_ENV="DOTNET_gcServer=0"   settings added to every Chat.Api / SignalR replica
+#   QUIET_WAIT=0 bash bench/scaleout.sh             do not wait for a quiet machine before each run (default: up to 180 s)
 #
 # Setups: chat-single (one Chat.Api, no Redis), chat-2x (two Chat.Api with ConnectionStrings__cache), signalr-2x (two
 # Baselines.SignalR with ConnectionStrings__cache: AddStackExchangeRedis). A redis-server (Debian's) runs on a free
@@ -34,10 +36,10 @@ BIN=bin/Release/net10.0
 
 if [ "${QUICK:-0}" = 1 ]; then
   CLIENTS=${CLIENTS:-50} SENDERS=${SENDERS:-6} RATE=${RATE:-10} WARMUP=${WARMUP:-1} DURATION=${DURATION:-4}
-  RAMP_START=${RAMP_START:-40} RAMP_FACTOR=${RAMP_FACTOR:-2} RAMP_STEPS=${RAMP_STEPS:-8} RAMP_WARMUP=${RAMP_WARMUP:-1} RAMP_DURATION=${RAMP_DURATION:-2}
+  RAMP_START=${RAMP_START:-5} RAMP_FACTOR=${RAMP_FACTOR:-2} RAMP_STEPS=${RAMP_STEPS:-11} RAMP_WARMUP=${RAMP_WARMUP:-1} RAMP_DURATION=${RAMP_DURATION:-2}
 else
   CLIENTS=${CLIENTS:-200} SENDERS=${SENDERS:-20} RATE=${RATE:-10} WARMUP=${WARMUP:-3} DURATION=${DURATION:-10}
-  RAMP_START=${RAMP_START:-10} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-14} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
+  RAMP_START=${RAMP_START:-2.5} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-17} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
 fi
 
 mkdir -p "$OUT"
@@ -122,6 +124,7 @@ start_one() {
       Chat__MaxConnections=100000 Chat__MaxConnectionsPerAddress=100000
     [ $# -gt 0 ] && export "$@"
     [ "$kind" = chat ] && [ -n "${CHAT_ENV:-}" ] && export ${CHAT_ENV}
+    [ "$kind" = signalr ] && [ -n "${SIGNALR_ENV:-}" ] && export ${SIGNALR_ENV}
     case $kind in
       chat) exec taskset -c "$SERVER_CORE" dotnet "$CHAT_DLL" --urls "http://127.0.0.1:$port" ;;
       signalr) exec taskset -c "$SERVER_CORE" dotnet "$SIGNALR_DLL" --urls "http://127.0.0.1:$port" ;;
@@ -237,6 +240,33 @@ measure_stores() {
     | tee -a "$RESULTS" | sed 's/^/  /'
 }
 
+# wait_quiet: on a shared machine, waits (at most QUIET_WAIT seconds, default 180) until both cores have been at least
+# 85 % idle for 2 s before a run starts, so that a neighbour's build does not land in a measurement; says so if not.
+wait_quiet() {
+  local waited=0 busy
+  while :; do
+    busy=$(core_busy 2)
+    [ "$busy" -lt 15 ] && break
+    if [ "$waited" -ge "${QUIET_WAIT:-180}" ]; then
+      echo "  (the machine stayed busy: ${busy} % of both cores used by others after ${waited} s; running anyway)"
+      return 0
+    fi
+    [ "$waited" = 0 ] && echo "  waiting for a quiet machine (${busy} % busy)..."
+    sleep 3
+    waited=$((waited + 5))
+  done
+  [ "$waited" -gt 0 ] && echo "  quiet after ${waited} s"
+  return 0
+}
+# core_busy SECONDS: percent of all cores busy over the interval, every process counted (from /proc/stat).
+core_busy() {
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
+  sleep "$1"
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
+  echo "$a $b" | awk '{d = $4 - $2; print (d > 0 ? int(100 * ($3 - $1) / d) : 0)}'
+}
+
 # What else ran on the machine, for the record: the load and any other dotnet or build process.
 machine_note() {
   { echo "== $1 $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -250,6 +280,7 @@ for scenario in $SCENARIOS; do
     echo "== $scenario: $(label "$setup") =="
     redis flushall >/dev/null
     redis config resetstat >/dev/null
+    [ "${QUIET_WAIT:-180}" -gt 0 ] && wait_quiet
     machine_note "$scenario $setup start"
     if start_setup "$setup" "$scenario"; then
       echo "  servers $URLS (pids $PIDS)"
