@@ -37,7 +37,8 @@ public sealed class ScaleOutTests : IAsyncLifetime
     {
         var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
         var alice = await JoinAsync(a, "alice", "lobby");
-        var bob = await JoinAsync(b, "bob", "lobby");
+        var bob = await TestChatClient.ConnectAsync(b.WebSocketAddress, "bob", "lobby");
+        var epoch = (await bob.NextEventAsync("user_joined")).GetProperty("epoch").GetString();
         var carol = await JoinAsync(a, "carol", "lobby");
         Assert.Equal("bob", (await alice.NextEventAsync("user_joined")).GetProperty("user_name").GetString());
 
@@ -58,6 +59,7 @@ public sealed class ScaleOutTests : IAsyncLifetime
         var page = await http.GetFromJsonAsync<JsonElement>(new Uri(b.HttpAddress, "/room/lobby/messages?limit=100"), TestContext.Current.CancellationToken);
         var stored = page.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("id").GetInt64(), m.GetProperty("message").GetString()!)).ToArray();
         Assert.Equal(heard[0].TakeLast(100).Select(m => (m.Id, m.Text)), stored);
+        Assert.Equal(epoch, page.GetProperty("epoch").GetString());
     }
 
     [Fact]
