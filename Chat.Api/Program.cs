@@ -8,6 +8,14 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 
+// Several replicas, one chat: Aspire's Redis client (health check, traces) when the AppHost gives a "cache".
+if (builder.Configuration.GetConnectionString(InfrastructureServiceCollectionExtensions.RedisConnectionStringName) is { Length: > 0 })
+{
+    builder.AddRedisClient(
+        InfrastructureServiceCollectionExtensions.RedisConnectionStringName,
+        configureOptions: options => options.AbortOnConnectFail = false);
+}
+
 builder.Services.AddApplication();
 builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddChatApi();

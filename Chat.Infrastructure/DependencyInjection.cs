@@ -4,12 +4,14 @@ using Chat.Infrastructure.History;
 using Chat.Infrastructure.History.Postgres;
 using Chat.Infrastructure.History.Sqlite;
 using Chat.Infrastructure.Realtime;
+using Chat.Infrastructure.Redis;
 using Chat.Infrastructure.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -19,9 +21,19 @@ public static class InfrastructureServiceCollectionExtensions
     public static IServiceCollection AddInfrastructure(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddHistoryStore(configuration);
-        services.AddSingleton<MessageJournal>();
-        services.AddSingleton<IMessagePublisher>(sp => sp.GetRequiredService<MessageJournal>());
-        services.AddHostedService(sp => sp.GetRequiredService<MessageJournal>());
+        if (configuration.GetConnectionString(RedisConnectionStringName) is { Length: > 0 } redisConnection)
+        {
+            services.AddRedisScaleOut(configuration, redisConnection);
+        }
+        else
+        {
+            services.AddSingleton<MessageJournal>();
+            services.AddSingleton<IMessagePublisher>(sp => sp.GetRequiredService<MessageJournal>());
+            services.AddHostedService(sp => sp.GetRequiredService<MessageJournal>());
+            services.AddSingleton<IRoomTimeline>(sp => sp.GetRequiredService<IMessageStore>());
+            services.AddSingleton<IRoomPresence, LocalPresence>();
+        }
+
         services.AddHostedService<HistoryRetention>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IConnectionRegistry>(sp => sp.GetRequiredService<ConnectionRegistry>());
@@ -29,6 +41,37 @@ public static class InfrastructureServiceCollectionExtensions
         services.AddSingleton<ChatTelemetry>();
         services.AddSingleton<ChatBroadcaster>();
         services.AddSingleton<IBroadcaster>(sp => sp.GetRequiredService<ChatBroadcaster>());
+        return services;
+    }
+
+    /// <summary>The connection string that makes several servers one chat, as Aspire's <c>AddRedis("cache")</c> names it.</summary>
+    public const string RedisConnectionStringName = "cache";
+
+    /// <summary>
+    /// Several servers, one chat, through Redis: ids, order and recent history per room, presence and fan-out between
+    /// servers (docs/scale-out.md). A multiplexer registered before this (Aspire's <c>AddRedisClient</c>, with its
+    /// health check and telemetry) is used instead of one made from the connection string.
+    /// </summary>
+    private static IServiceCollection AddRedisScaleOut(this IServiceCollection services, IConfiguration configuration, string connectionString)
+    {
+        services.AddOptions<PresenceOptions>().Bind(configuration.GetSection(PresenceOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresenceOptions>, PresenceOptionsValidator>());
+        services.TryAddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            var options = ConfigurationOptions.Parse(connectionString);
+            // Start, and keep serving those connected, while Redis is away; it reconnects by itself.
+            options.AbortOnConnectFail = false;
+            return ConnectionMultiplexer.Connect(options);
+        });
+        services.AddSingleton<Replica>();
+        services.AddSingleton<RoomChannels>();
+        services.AddSingleton<RedisMessageBus>();
+        services.AddSingleton<IMessagePublisher>(sp => sp.GetRequiredService<RedisMessageBus>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisMessageBus>());
+        services.AddSingleton<IRoomTimeline, RedisTimeline>();
+        services.AddSingleton<RedisPresence>();
+        services.AddSingleton<IRoomPresence>(sp => sp.GetRequiredService<RedisPresence>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisPresence>());
         return services;
     }
 

@@ -53,7 +53,8 @@ internal sealed partial class ChatConnection(
     {
         transport.OnDisposed = EndNow;
         outbox.OnOverflow(DropTooSlow);
-        outbox.OnEvicted(() => RequestClose(CloseReason.TakenOver));
+        outbox.OnEvicted(eviction => RequestClose(
+            eviction == Eviction.TakenOver ? CloseReason.TakenOver : CloseReason.StreamReset));
         var writer = WriteLoopAsync();
         try
         {

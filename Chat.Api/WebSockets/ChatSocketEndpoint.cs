@@ -100,7 +100,10 @@ internal static partial class ChatSocketEndpoint
 
             if (!joined.IsOk)
             {
-                await RefuseAsync(socket, CloseReason.NameRefused(joined.Error), settings.CloseTimeout);
+                await RefuseAsync(
+                    socket,
+                    joined.Status == ResultStatus.Unavailable ? CloseReason.TryAgainLater(joined.Error) : CloseReason.NameRefused(joined.Error),
+                    settings.CloseTimeout);
                 return;
             }
 

@@ -31,6 +31,15 @@ internal readonly record struct CloseReason(WebSocketCloseStatus Status, string 
     /// </summary>
     public static CloseReason TakenOver => new((WebSocketCloseStatus)4001, "Session taken over by a newer connection.");
 
+    /// <summary>
+    /// 1012 (service restart): the room's shared message stream was lost (Redis restarted without its data) and begun
+    /// anew; the client reconnects, and its resume says <c>recovered: false</c> with the new epoch.
+    /// </summary>
+    public static CloseReason StreamReset => new((WebSocketCloseStatus)1012, "The chat restarted its message stream; reconnect.");
+
+    /// <summary>1013 (try again later): something the chat needs (Redis) could not be reached just now.</summary>
+    public static CloseReason TryAgainLater(string why) => new((WebSocketCloseStatus)1013, why);
+
     public static CloseReason ServerError => new(WebSocketCloseStatus.InternalServerError, "Internal server error.");
 
     /// <summary>The description cut to fit a close frame, never inside a character.</summary>

@@ -7,16 +7,13 @@ namespace Chat.Application.Abstractions;
 /// strictly increasing and never reused, and a room's <see cref="RoomHistory.Epoch"/> names the stream they belong to.
 /// Times are kept to the millisecond.
 /// </summary>
-public interface IMessageStore
+public interface IMessageStore : IRoomTimeline
 {
     /// <summary>
     /// Creates or upgrades the schema to this build's version, in order; running it again, or from two processes at
     /// once, is harmless. Fails if the store was written by a newer build.
     /// </summary>
     Task InitializeAsync(CancellationToken cancellationToken);
-
-    /// <summary>The room's history; a room the store has never seen is created, empty, with a new random epoch.</summary>
-    Task<RoomHistory> OpenRoomAsync(RoomId room, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>The room's history, or null when the store has never seen the room.</summary>
     Task<RoomHistory?> FindRoomAsync(RoomId room, CancellationToken cancellationToken);
@@ -28,16 +25,16 @@ public interface IMessageStore
     /// </summary>
     Task AppendAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken);
 
-    /// <summary>The newest <paramref name="limit"/> messages, oldest first.</summary>
-    Task<IReadOnlyList<HistoryMessage>> ReadLatestAsync(RoomId room, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a batch numbered elsewhere, by the sequencer the servers of one chat share:
+    /// each server stores the messages its own clients sent, so batches interleave. A message whose id the room already
+    /// holds is skipped; a room's last id becomes the highest it holds and its count grows by what was new.
+    /// </summary>
+    Task MergeAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken);
 
     /// <summary>The newest <paramref name="limit"/> messages with an id below <paramref name="beforeId"/>, oldest first.</summary>
     Task<IReadOnlyList<HistoryMessage>> ReadBeforeAsync(
         RoomId room, long beforeId, int limit, CancellationToken cancellationToken);
-
-    /// <summary>The first <paramref name="limit"/> messages with an id above <paramref name="afterId"/>, oldest first.</summary>
-    Task<IReadOnlyList<HistoryMessage>> ReadAfterAsync(
-        RoomId room, long afterId, int limit, CancellationToken cancellationToken);
 
     /// <summary>Every room the store knows, ordered by id, with its message count.</summary>
     Task<IReadOnlyList<RoomHistory>> ListRoomsAsync(CancellationToken cancellationToken);

@@ -154,6 +154,18 @@ public sealed class ChatRoom(RoomId id, DateTimeOffset createdAt)
         }
     }
 
+    /// <summary>
+    /// Places an arrival or departure that happened on another server in this room's order of joins and leaves, so
+    /// that it is news exactly to the members here who joined before it was heard of.
+    /// </summary>
+    public long NextSequence()
+    {
+        lock (gate)
+        {
+            return ++sequence;
+        }
+    }
+
     /// <summary>Posts a message from a member; returns null when the sender is not (or no longer) in this room.</summary>
     public ChatMessage? Post(User sender, MessageText text, DateTimeOffset at)
     {

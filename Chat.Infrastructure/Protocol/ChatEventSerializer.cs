@@ -21,6 +21,21 @@ public static class ChatEventSerializer
         _ => throw new ArgumentOutOfRangeException(nameof(chatEvent), chatEvent.GetType().Name, "Unknown event."),
     });
 
+    /// <summary>
+    /// A chat message's frame up to its id: <c>{…,"timestamp":…,"id":</c>. Redis gives the id when it numbers the
+    /// message and closes the frame, so the bytes every server delivers are made once, by the sender's server.
+    /// </summary>
+    public static byte[] SerializeUnnumbered(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var frame = Encode(new WireEvent(ChatMessageType, message.Sender.Value, message.Text, ToUnixSeconds(message.OccurredAt)));
+        ReadOnlySpan<byte> id = ",\"id\":"u8;
+        var prefix = new byte[frame.Length - 1 + id.Length];
+        frame.AsSpan(0, frame.Length - 1).CopyTo(prefix);
+        id.CopyTo(prefix.AsSpan(frame.Length - 1));
+        return prefix;
+    }
+
     /// <summary>The newcomer's own join notice: who is in the room, its epoch, the resume token, whether it recovered.</summary>
     public static byte[] SerializeWelcome(UserJoined joined, RoomWelcome welcome)
     {

@@ -105,8 +105,51 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
     {
         if (outboxes.TryGetValue(connection, out var outbox))
         {
-            outbox.Evict();
+            outbox.Evict(Eviction.TakenOver);
         }
+    }
+
+    /// <summary>
+    /// Ends the sessions of every member of the room here, asking their clients to reconnect: the room's shared stream
+    /// was begun anew, so the ids they hold mean nothing any more.
+    /// </summary>
+    internal void EndSessionsForReset(ChatRoom room)
+    {
+        foreach (var member in room.Members)
+        {
+            if (outboxes.TryGetValue(member.Connection, out var outbox))
+            {
+                outbox.Evict(Eviction.StreamReset);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues chat messages numbered and encoded elsewhere (by the server their sender is on, through the shared bus),
+    /// in order; the same bytes go to every member.
+    /// </summary>
+    internal void PublishMessageFrames(ChatRoom room, IReadOnlyList<(byte[] Frame, long Id)> messages)
+    {
+        if (departures.TryGetValue(room, out var pending) && pending.HasUndelivered)
+        {
+            pending.Deliver();
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        var delivered = 0;
+        var members = room.Members;
+        foreach (var (frame, id) in messages)
+        {
+            for (var i = 0; i < members.Count; i++)
+            {
+                if (outboxes.TryGetValue(members[i].Connection, out var outbox))
+                {
+                    delivered += outbox.TrySendRoomEvent(frame, id) ? 1 : 0;
+                }
+            }
+        }
+
+        telemetry.FanoutCompleted(delivered, start);
     }
 
     /// <summary>

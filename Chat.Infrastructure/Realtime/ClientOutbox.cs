@@ -30,8 +30,9 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
     // Room events that reached the client between its join and its welcome (frames, chat messages with their ids,
     // departure ranges); they follow the welcome and its history.
     private List<object>? heldBack;
-    private Action? evictionCallback;
-    private volatile bool evicted;
+    private Action<Eviction>? evictionCallback;
+    // 0 while the session lasts, else 1 + the Eviction.
+    private volatile int evicted;
 
     // The departures range queued last, while nothing has been queued after it and the writer has not taken it.
     private volatile DepartureRange? openDepartures;
@@ -275,24 +276,24 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
     }
 
     /// <summary>
-    /// What to do when another connection takes this client's session over; it must only signal, and it runs at once
-    /// if that already happened.
+    /// What to do when the server ends this client's session (see <see cref="Eviction"/>); it must only signal, and it
+    /// runs at once if that already happened.
     /// </summary>
-    public void OnEvicted(Action callback)
+    public void OnEvicted(Action<Eviction> callback)
     {
         Volatile.Write(ref evictionCallback, callback);
-        if (evicted)
+        if (evicted is var ended and > 0)
         {
-            callback();
+            callback((Eviction)(ended - 1));
         }
     }
 
-    /// <summary>Another connection took this client's session: nothing more is queued, and the connection ends.</summary>
-    internal void Evict()
+    /// <summary>The server ends this client's session: nothing more is queued, and the connection ends.</summary>
+    internal void Evict(Eviction reason)
     {
         // The callback first: it gives the connection its close reason before the writer can see the queue end.
-        evicted = true;
-        Volatile.Read(ref evictionCallback)?.Invoke();
+        evicted = 1 + (int)reason;
+        Volatile.Read(ref evictionCallback)?.Invoke(reason);
         queue.Writer.TryComplete();
     }
 
@@ -383,4 +384,14 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
 
     /// <summary>A chat message held back until the welcome, with its id, so one already in the history is left out.</summary>
     private sealed record HeldMessage(byte[] Frame, long Id);
+}
+
+/// <summary>Why the server ends a client's session on its own.</summary>
+public enum Eviction
+{
+    /// <summary>A newer connection presented this session's token: the client should not reconnect by itself.</summary>
+    TakenOver,
+
+    /// <summary>The room's shared message stream was lost and begun anew: the client should reconnect (and resume).</summary>
+    StreamReset,
 }

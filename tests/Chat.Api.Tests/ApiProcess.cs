@@ -64,11 +64,19 @@ internal sealed class ApiProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ApiProcess> StartAsync(string historyPath, int port = 0)
+    /// <param name="settings">More configuration (keys like <c>ConnectionStrings:cache</c>), over the test defaults.</param>
+    public static async Task<ApiProcess> StartAsync(
+        string historyPath, int port = 0, IReadOnlyDictionary<string, string>? settings = null)
     {
         port = port == 0 ? FreeLoopbackPort() : port;
         var address = new Uri($"http://127.0.0.1:{port}");
-        var api = new ApiProcess(Process.Start(StartInfo(address, historyPath))!, address);
+        var start = StartInfo(address, historyPath);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var api = new ApiProcess(Process.Start(start)!, address);
         api.process.OutputDataReceived += (_, e) => api.Append(e.Data);
         api.process.ErrorDataReceived += (_, e) => api.Append(e.Data);
         api.process.BeginOutputReadLine();

@@ -16,6 +16,7 @@ public sealed class JoinRoomTests
     private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
     private readonly IMessagePublisher publisher = Substitute.For<IMessagePublisher>();
     private readonly IMessageStore store = Substitute.For<IMessageStore>();
+    private readonly IRoomPresence presence = Substitute.For<IRoomPresence>();
     private readonly ChatRoom general = new(RoomId.Create("general"), Now);
     private readonly JoinRoomHandler handler;
 
@@ -28,8 +29,10 @@ public sealed class JoinRoomTests
             .Returns([Message(11), Message(12)]);
         store.ReadAfterAsync(Arg.Any<RoomId>(), 10, Arg.Any<int>(), Arg.Any<CancellationToken>())
             .Returns([Message(11), Message(12)]);
+        presence.ClaimAsync(Arg.Any<RoomId>(), Arg.Any<User>(), Arg.Any<string?>(), Arg.Any<CancellationToken>())
+            .Returns(new PresenceClaim(PresenceOutcome.Claimed));
         handler = new JoinRoomHandler(
-            registry, broadcaster, publisher, store, new FakeTimeProvider(Now), Builders.Options(),
+            registry, broadcaster, publisher, store, presence, new FakeTimeProvider(Now), Builders.Options(),
             Microsoft.Extensions.Options.Options.Create(new HistoryOptions { OnJoin = 2, MaxResume = 5 }));
     }
 
@@ -155,5 +158,49 @@ public sealed class JoinRoomTests
     {
         var validator = new JoinRoomValidator(Builders.Options());
         validator.TestValidate(new JoinRoomCommand(new ConnectionId(1), "alice", "no spaces!")).ShouldHaveValidationErrorFor(c => c.Room);
+    }
+
+    [Fact]
+    public async Task A_name_held_on_another_server_is_refused_and_the_join_here_is_undone_quietly()
+    {
+        presence.ClaimAsync(Arg.Any<RoomId>(), Arg.Any<User>(), Arg.Any<string?>(), Arg.Any<CancellationToken>())
+            .Returns(new PresenceClaim(PresenceOutcome.Taken));
+
+        var result = await handler.Handle(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ResultStatus.Conflict, result.Status);
+        Assert.Empty(general.Members);
+        registry.Received(1).TryRemoveUser(new ConnectionId(1), out Arg.Any<User?>());
+        await broadcaster.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatEvent>(), Arg.Any<CancellationToken>());
+        await broadcaster.DidNotReceive().WelcomeAsync(Arg.Any<UserJoined>(), Arg.Any<RoomWelcome>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task When_presence_cannot_be_reached_the_join_is_unavailable_not_refused()
+    {
+        presence.ClaimAsync(Arg.Any<RoomId>(), Arg.Any<User>(), Arg.Any<string?>(), Arg.Any<CancellationToken>())
+            .Returns(new PresenceClaim(PresenceOutcome.Unavailable));
+
+        var result = await handler.Handle(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ResultStatus.Unavailable, result.Status);
+        Assert.Empty(general.Members);
+    }
+
+    [Fact]
+    public async Task The_welcome_lists_everyone_present_on_every_server_and_a_takeover_from_another_server_is_not_announced()
+    {
+        presence.ClaimAsync(Arg.Any<RoomId>(), Arg.Any<User>(), "token", Arg.Any<CancellationToken>())
+            .Returns(new PresenceClaim(PresenceOutcome.TakenOver, [UserName.Create("bob"), UserName.Create("alice")]));
+
+        var result = await handler.Handle(
+            new JoinRoomCommand(new ConnectionId(1), "alice", ResumeToken: "token"), TestContext.Current.CancellationToken);
+
+        Assert.True(result.IsOk);
+        await broadcaster.DidNotReceive().PublishAsync(Arg.Any<ChatRoom>(), Arg.Any<ChatEvent>(), Arg.Any<CancellationToken>());
+        await broadcaster.Received(1).WelcomeAsync(
+            Arg.Is<UserJoined>(j => string.Join(',', j.Present.Select(n => n.Value)) == "bob,alice"),
+            Arg.Any<RoomWelcome>(),
+            Arg.Any<CancellationToken>());
     }
 }

@@ -13,10 +13,11 @@ public sealed class LeaveRoomTests
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
     private readonly IConnectionRegistry registry = Substitute.For<IConnectionRegistry>();
     private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
+    private readonly IRoomPresence presence = Substitute.For<IRoomPresence>();
     private readonly LeaveRoomHandler handler;
 
     public LeaveRoomTests() =>
-        handler = new LeaveRoomHandler(registry, broadcaster, new FakeTimeProvider(Now), Builders.Options());
+        handler = new LeaveRoomHandler(registry, broadcaster, presence, new FakeTimeProvider(Now), Builders.Options());
 
     [Fact]
     public async Task Leaving_announces_the_departure_to_the_room()
@@ -28,6 +29,7 @@ public sealed class LeaveRoomTests
         Assert.True(result.IsOk);
         await broadcaster.Received(1).PublishAsync(
             room, Arg.Is<UserLeft>(e => e.User == alice.Name && e.OccurredAt == Now && e.Room == room.Id), Arg.Any<CancellationToken>());
+        await presence.Received(1).ReleaseAsync(room.Id, alice, Arg.Any<CancellationToken>());
         Assert.Empty(room.Members);
     }
 

@@ -17,6 +17,7 @@ public sealed class PipelineTests
     private readonly IConnectionRegistry registry = Substitute.For<IConnectionRegistry>();
     private readonly IBroadcaster broadcaster = Substitute.For<IBroadcaster>();
     private readonly IMessageStore store = Substitute.For<IMessageStore>();
+    private readonly IRoomPresence presence = Substitute.For<IRoomPresence>();
     private readonly ServiceProvider services;
 
     public PipelineTests() =>
@@ -26,6 +27,8 @@ public sealed class PipelineTests
             .AddSingleton(broadcaster)
             .AddSingleton(Substitute.For<IMessagePublisher>())
             .AddSingleton(store)
+            .AddSingleton<IRoomTimeline>(store)
+            .AddSingleton(presence)
             .BuildServiceProvider();
 
     [Fact]
@@ -49,6 +52,8 @@ public sealed class PipelineTests
             .Returns(new ChatRoom(RoomId.Create("general"), DateTimeOffset.UnixEpoch));
         store.OpenRoomAsync(Arg.Any<RoomId>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
             .Returns(new RoomHistory(RoomId.Create("general"), "epoch", 0, 0, 0, DateTimeOffset.UnixEpoch));
+        presence.ClaimAsync(Arg.Any<RoomId>(), Arg.Any<User>(), Arg.Any<string?>(), Arg.Any<CancellationToken>())
+            .Returns(new PresenceClaim(PresenceOutcome.Claimed));
 
         var result = await sender.Send(new JoinRoomCommand(new ConnectionId(1), "alice"), TestContext.Current.CancellationToken);
 

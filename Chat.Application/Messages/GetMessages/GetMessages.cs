@@ -28,7 +28,12 @@ public sealed class GetMessagesValidator : AbstractValidator<GetMessagesQuery>
     }
 }
 
-public sealed class GetMessagesHandler(IConnectionRegistry registry, IMessageStore store, TimeProvider clock)
+/// <summary>
+/// Pages come from the store; the epoch is the one the room's live messages carry (<see cref="IRoomTimeline"/>), which
+/// is the store's own on one server and the shared stream's when servers share rooms, so a client can tell whether a
+/// page continues what it was shown.
+/// </summary>
+public sealed class GetMessagesHandler(IConnectionRegistry registry, IMessageStore store, IRoomTimeline timeline, TimeProvider clock)
     : IQueryHandler<GetMessagesQuery, Result<MessagePage>>
 {
     public async ValueTask<Result<MessagePage>> Handle(GetMessagesQuery query, CancellationToken cancellationToken)
@@ -42,7 +47,7 @@ public sealed class GetMessagesHandler(IConnectionRegistry registry, IMessageSto
         {
             // A room people are in but nobody has written in yet has an empty history; any other never existed.
             return registry.TryGetRoom(id, out _)
-                ? Result.Ok(new MessagePage(id.Value, (await store.OpenRoomAsync(id, clock.GetUtcNow(), cancellationToken)).Epoch, [], false))
+                ? Result.Ok(new MessagePage(id.Value, (await timeline.OpenRoomAsync(id, clock.GetUtcNow(), cancellationToken)).Epoch, [], false))
                 : NotFound(query.RoomId);
         }
 
@@ -50,7 +55,10 @@ public sealed class GetMessagesHandler(IConnectionRegistry registry, IMessageSto
             ? await store.ReadBeforeAsync(id, before, query.Limit, cancellationToken)
             : await store.ReadLatestAsync(id, query.Limit, cancellationToken);
         var hasMore = messages.Count > 0 && history.FirstId > 0 && messages[0].Id > history.FirstId;
-        return Result.Ok(new MessagePage(id.Value, history.Epoch, messages, hasMore));
+        var epoch = ReferenceEquals(timeline, store)
+            ? history.Epoch
+            : (await timeline.OpenRoomAsync(id, clock.GetUtcNow(), cancellationToken)).Epoch;
+        return Result.Ok(new MessagePage(id.Value, epoch, messages, hasMore));
     }
 
     private static Result<MessagePage> NotFound(string roomId) => Result.NotFound<MessagePage>($"Room '{roomId}' does not exist.");

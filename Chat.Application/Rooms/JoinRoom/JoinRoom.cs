@@ -51,7 +51,8 @@ public sealed class JoinRoomHandler(
     IConnectionRegistry registry,
     IBroadcaster broadcaster,
     IMessagePublisher publisher,
-    IMessageStore store,
+    IRoomTimeline timeline,
+    IRoomPresence presence,
     TimeProvider clock,
     IOptions<ChatOptions> options,
     IOptions<HistoryOptions> historyOptions)
@@ -80,8 +81,24 @@ public sealed class JoinRoomHandler(
             if (outcome == JoinOutcome.Joined)
             {
                 registry.AddUser(user);
-                joined = announced!;
-                await broadcaster.PublishAsync(room, joined, cancellationToken);
+                var claim = await presence.ClaimAsync(room.Id, user, command.ResumeToken, cancellationToken);
+                if (claim.Outcome is PresenceOutcome.Taken or PresenceOutcome.Unavailable)
+                {
+                    // Held on another server (or nobody can tell): nobody here heard of this join, so it goes quietly.
+                    registry.TryRemoveUser(user.Connection, out _);
+                    room.Leave(user, now);
+                    CloseIfIdle(room);
+                    return claim.Outcome == PresenceOutcome.Taken
+                        ? Result.Conflict<JoinedRoom>($"The name '{name}' is already taken in this room.")
+                        : Result.Unavailable<JoinedRoom>("The chat is briefly unavailable; try again in a moment.");
+                }
+
+                joined = claim.Present is { } present ? announced! with { Present = present } : announced!;
+                if (claim.Outcome == PresenceOutcome.Claimed)
+                {
+                    await broadcaster.PublishAsync(room, joined, cancellationToken);
+                }
+
                 break;
             }
 
@@ -92,7 +109,8 @@ public sealed class JoinRoomHandler(
                 registry.TryRemoveUser(previous!.Connection, out _);
                 registry.AddUser(user);
                 broadcaster.EndTakenOverSession(previous.Connection);
-                joined = welcome!;
+                var claim = await presence.ClaimAsync(room.Id, user, command.ResumeToken, cancellationToken);
+                joined = claim.Present is { } present ? welcome! with { Present = present } : welcome!;
                 break;
             }
 
@@ -121,7 +139,7 @@ public sealed class JoinRoomHandler(
         RoomId room, User user, JoinRoomCommand command, CancellationToken cancellationToken)
     {
         await publisher.FlushAsync(cancellationToken);
-        var state = await store.OpenRoomAsync(room, clock.GetUtcNow(), cancellationToken);
+        var state = await timeline.OpenRoomAsync(room, clock.GetUtcNow(), cancellationToken);
         if (command.Since is null && command.Epoch is null)
         {
             return new RoomWelcome(state.Epoch, user.SessionToken!, await LatestAsync(state, cancellationToken));
@@ -134,7 +152,7 @@ public sealed class JoinRoomHandler(
             && since <= state.LastId
             && state.LastId - since <= history.MaxResume)
         {
-            var missed = await store.ReadAfterAsync(room, since, history.MaxResume, cancellationToken);
+            var missed = await timeline.ReadAfterAsync(room, since, history.MaxResume, cancellationToken);
             if (since == state.LastId || (missed.Count > 0 && missed[0].Id == since + 1))
             {
                 return new RoomWelcome(state.Epoch, user.SessionToken!, missed, Recovered: true);
@@ -147,7 +165,16 @@ public sealed class JoinRoomHandler(
     private async Task<IReadOnlyList<HistoryMessage>> LatestAsync(RoomHistory state, CancellationToken cancellationToken) =>
         history.OnJoin == 0 || state.MessageCount == 0
             ? []
-            : await store.ReadLatestAsync(state.Room, history.OnJoin, cancellationToken);
+            : await timeline.ReadLatestAsync(state.Room, history.OnJoin, cancellationToken);
+
+    /// <summary>Rooms other than the default one live only while someone is in them.</summary>
+    private void CloseIfIdle(ChatRoom room)
+    {
+        if (room.Id != options.DefaultRoomId && room.TryClose())
+        {
+            registry.RemoveRoom(room);
+        }
+    }
 
     /// <summary>128 random bits, URL-safe: it travels in the socket URL's query.</summary>
     private static string NewSessionToken() =>

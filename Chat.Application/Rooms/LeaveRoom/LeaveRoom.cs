@@ -10,7 +10,11 @@ namespace Chat.Application.Rooms.LeaveRoom;
 public sealed record LeaveRoomCommand(Domain.Users.ConnectionId Connection) : ICommand<Result<UserLeft>>;
 
 public sealed class LeaveRoomHandler(
-    IConnectionRegistry registry, IBroadcaster broadcaster, TimeProvider clock, IOptions<ChatOptions> options)
+    IConnectionRegistry registry,
+    IBroadcaster broadcaster,
+    IRoomPresence presence,
+    TimeProvider clock,
+    IOptions<ChatOptions> options)
     : ICommandHandler<LeaveRoomCommand, Result<UserLeft>>
 {
     private readonly RoomId defaultRoom = options.Value.DefaultRoomId;
@@ -28,6 +32,7 @@ public sealed class LeaveRoomHandler(
         }
 
         await broadcaster.PublishAsync(room, left, cancellationToken);
+        await presence.ReleaseAsync(room.Id, user, cancellationToken);
 
         // Rooms other than the default one live only while someone is in them, so idle ids cost nothing.
         if (room.Id != defaultRoom && room.TryClose())

@@ -73,6 +73,20 @@ public sealed class PostgresMessageStore : IMessageStore
         SELECT array_agg(room) FROM advanced
         """;
 
+    // Messages numbered by the shared sequencer: those already held are skipped, and each room's last id and count
+    // follow what was new (a room first seen here gets a random epoch, unused while the servers share one).
+    private const string Merge = """
+        WITH m AS (
+            INSERT INTO messages (room, id, sender, text, sent_at)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+            ON CONFLICT (room, id) DO NOTHING
+            RETURNING room, id, sent_at)
+        INSERT INTO rooms AS r (room, epoch, last_id, message_count, created_at)
+        SELECT room, replace(gen_random_uuid()::text, '-', ''), max(id), count(*), min(sent_at) FROM m GROUP BY room
+        ON CONFLICT (room) DO UPDATE
+        SET last_id = greatest(r.last_id, excluded.last_id), message_count = r.message_count + excluded.message_count
+        """;
+
     // Both rules in one range scan of the room's rows: older than the cut-off, or below its newest N (the subquery is
     // NULL when the room holds fewer, and "id < NULL" keeps the row); the count follows in the same statement.
     private const string PruneRoom = """
@@ -227,6 +241,32 @@ public sealed class PostgresMessageStore : IMessageStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task MergeAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var (rooms, ids, senders, texts, sentAts) = (new string[batch.Count], new long[batch.Count],
+            new string[batch.Count], new string[batch.Count], new long[batch.Count]);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var message = batch[i];
+            (rooms[i], ids[i], senders[i], texts[i], sentAts[i]) = (message.Room.Value, message.Id,
+                message.Sender, message.Text, message.SentAt.ToUnixTimeMilliseconds());
+        }
+
+        await using var merge = dataSource.CreateCommand(Merge);
+        merge.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rooms });
+        merge.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids });
+        merge.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senders });
+        merge.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = texts });
+        merge.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sentAts });
+        await merge.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public Task<IReadOnlyList<HistoryMessage>> ReadLatestAsync(

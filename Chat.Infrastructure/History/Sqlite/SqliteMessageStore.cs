@@ -185,6 +185,56 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
         }
     }
 
+    public async Task MergeAsync(IReadOnlyList<HistoryMessage> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        await writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            var (insert, merge) = (Commands.MergeMessage, Commands.MergeRoom);
+            using var transaction = writer!.BeginTransaction();
+            insert.Transaction = transaction;
+            var added = new Dictionary<RoomId, (long LastId, long Count, long FirstSentAt)>();
+            foreach (var message in batch)
+            {
+                insert.Parameters["$room"].Value = message.Room.Value;
+                insert.Parameters["$id"].Value = message.Id;
+                insert.Parameters["$sender"].Value = message.Sender;
+                insert.Parameters["$text"].Value = message.Text;
+                insert.Parameters["$sent_at"].Value = message.SentAt.ToUnixTimeMilliseconds();
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    var sentAt = message.SentAt.ToUnixTimeMilliseconds();
+                    added[message.Room] = added.TryGetValue(message.Room, out var tally)
+                        ? (Math.Max(tally.LastId, message.Id), tally.Count + 1, Math.Min(tally.FirstSentAt, sentAt))
+                        : (message.Id, 1, sentAt);
+                }
+            }
+
+            merge.Transaction = transaction;
+            foreach (var (room, tally) in added)
+            {
+                merge.Parameters["$room"].Value = room.Value;
+                merge.Parameters["$epoch"].Value = RoomEpoch.New();
+                merge.Parameters["$last_id"].Value = tally.LastId;
+                merge.Parameters["$count"].Value = tally.Count;
+                merge.Parameters["$created_at"].Value = tally.FirstSentAt;
+                merge.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
+
     public Task<IReadOnlyList<HistoryMessage>> ReadLatestAsync(
         RoomId room, int limit, CancellationToken cancellationToken) =>
         ReadAsync(SelectLatest, room, 0, limit, newestFirst: true, cancellationToken);
@@ -402,6 +452,20 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
                 """, ("$room", SqliteType.Text), ("$id", SqliteType.Integer), ("$sender", SqliteType.Text),
                 ("$text", SqliteType.Text), ("$sent_at", SqliteType.Integer));
 
+            // Messages numbered by the shared sequencer (several servers, one store): one already held is skipped.
+            MergeMessage = Prepare(connection, """
+                INSERT OR IGNORE INTO messages (room, id, sender, text, sent_at) VALUES ($room, $id, $sender, $text, $sent_at)
+                """, ("$room", SqliteType.Text), ("$id", SqliteType.Integer), ("$sender", SqliteType.Text),
+                ("$text", SqliteType.Text), ("$sent_at", SqliteType.Integer));
+
+            MergeRoom = Prepare(connection, """
+                INSERT INTO rooms (room, epoch, last_id, message_count, created_at)
+                VALUES ($room, $epoch, $last_id, $count, $created_at)
+                ON CONFLICT (room) DO UPDATE
+                SET last_id = max(last_id, excluded.last_id), message_count = message_count + excluded.message_count
+                """, ("$room", SqliteType.Text), ("$epoch", SqliteType.Text), ("$last_id", SqliteType.Integer),
+                ("$count", SqliteType.Integer), ("$created_at", SqliteType.Integer));
+
             // Both rules in one range scan of the room's rows: older than the cut-off, or below its newest N
             // (the subquery is NULL when the room holds fewer, and "id < NULL" keeps the row).
             PruneRoom = Prepare(connection, """
@@ -420,6 +484,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
 
         public SqliteCommand InsertMessage { get; }
 
+        public SqliteCommand MergeMessage { get; }
+
+        public SqliteCommand MergeRoom { get; }
+
         public SqliteCommand PruneRoom { get; }
 
         public SqliteCommand UncountMessages { get; }
@@ -429,6 +497,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable, IDispo
             CreateRoom.Dispose();
             AdvanceRoom.Dispose();
             InsertMessage.Dispose();
+            MergeMessage.Dispose();
+            MergeRoom.Dispose();
             PruneRoom.Dispose();
             UncountMessages.Dispose();
         }
