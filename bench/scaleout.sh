@@ -5,7 +5,8 @@
 # two replicas, so every room has members and senders on both. Loopback only; every run is bounded by `timeout`; every
 # process this script starts is stopped at the end.
 #
-#   bash bench/scaleout.sh                          fanout and ramp, the three setups (about 12 minutes on 2 cores)
+#   bash bench/scaleout.sh                          fanout, ramp and ramp_lossless, the three setups (about 15 minutes on
+#                                                   2 cores, plus any wait for a quiet machine)
 #   QUICK=1 bash bench/scaleout.sh                  smaller sizes
 #   SETUPS="chat-2x" SCENARIOS=fanout bash bench/scaleout.sh
 #   CHAT_DLL=/work/other/Chat.Api/bin/Release/net10.0/Chat.Api.dll bash bench/scaleout.sh   another build, not rebuilt
@@ -18,14 +19,16 @@
 # loopback port with a throwaway folder, no persistence; it is flushed, and its command counters reset, before each
 # run. Redis's commands per message come two ways: the generator reads INFO commandstats at the start and end of each
 # measured window (redis_commands_per_message), and this script reads it after the whole run, joins and leaves
-# included (redis_* rows). Sizes and cores as in run.sh (CLIENTS, SENDERS, RATE, RAMP_*, SERVER_CORE, ...).
+# included (redis_* rows). Sizes and cores as in run.sh (CLIENTS, SENDERS, RATE, RAMP_*, SERVER_CORE, ...); the ramp
+# starts at 5/s per sender (SignalR on Redis does not pass 10/s). ramp_lossless: the ramp with p99 <= LOSSLESS_P99_MS
+# (5,000) instead of 250 ms, a second figure for setups whose tail latency fails every rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 SETUPS=${SETUPS:-"chat-single chat-2x signalr-2x"}
-SCENARIOS=${SCENARIOS:-"fanout ramp"}
+SCENARIOS=${SCENARIOS:-"fanout ramp ramp_lossless"}
 SERVER_CORE=${SERVER_CORE:-0}
 GENERATOR_CORE=${GENERATOR_CORE:-1}
 BASE_PORT=${BASE_PORT:-5480}
@@ -39,7 +42,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   RAMP_START=${RAMP_START:-5} RAMP_FACTOR=${RAMP_FACTOR:-2} RAMP_STEPS=${RAMP_STEPS:-11} RAMP_WARMUP=${RAMP_WARMUP:-1} RAMP_DURATION=${RAMP_DURATION:-2}
 else
   CLIENTS=${CLIENTS:-200} SENDERS=${SENDERS:-20} RATE=${RATE:-10} WARMUP=${WARMUP:-3} DURATION=${DURATION:-10}
-  RAMP_START=${RAMP_START:-2.5} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-17} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
+  RAMP_START=${RAMP_START:-5} RAMP_FACTOR=${RAMP_FACTOR:-1.6} RAMP_STEPS=${RAMP_STEPS:-16} RAMP_WARMUP=${RAMP_WARMUP:-2} RAMP_DURATION=${RAMP_DURATION:-4}
 fi
 
 mkdir -p "$OUT"
@@ -181,9 +184,15 @@ run_loadgen() {
   local args limit
   case $scenario in
     fanout) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RATE" --warmup "$WARMUP" --duration "$DURATION"); limit=150 ;;
-    ramp) args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
-            --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330 ;;
-    *) echo "  (scenario $scenario is not measured here: fanout or ramp)"; return 0 ;;
+    ramp | ramp_lossless)
+      args=(--clients "$CLIENTS" --senders "$SENDERS" --rate "$RAMP_START" --factor "$RAMP_FACTOR" --steps "$RAMP_STEPS"
+        --warmup "$RAMP_WARMUP" --duration "$RAMP_DURATION" --max-seconds 150); limit=330
+      # The same ramp with the latency bound raised to LOSSLESS_P99_MS: how much a setup delivers in full (nothing
+      # lost, duplicated, reordered or dropped, 90 % of the offered rate) whatever its tail latency. A second figure,
+      # filed apart (ramp_lossless); "sustained" stays the ramp's p99 <= 250 ms.
+      [ "$scenario" = ramp_lossless ] && args+=(--p99-limit-ms "${LOSSLESS_P99_MS:-5000}" --as ramp_lossless)
+      scenario=ramp ;;
+    *) echo "  (scenario $scenario is not measured here: fanout, ramp or ramp_lossless)"; return 0 ;;
   esac
   # Socket completions on the epoll thread, as in run.sh.
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \

@@ -21,6 +21,11 @@ internal static class Report
             "others_on_generator_core_at_max", "join_notices", "join_notices_expected", "ids_seen_at_max",
             "ids_not_increasing_at_max", "ids_differing_at_max", "redis_commands_per_message_at_max",
             "redis_calls_per_message_at_max", "server_cpu_split_at_max", "messages_sent_total", "steps", "error"]),
+        ("ramp_lossless", ["max_deliveries_per_s", "max_at_rate_per_sender", "first_failed_rate_per_sender", "p99_ms_at_max", "server_cpu_us_per_delivery_at_max", "generator_cores_at_max",
+            "generator_bound", "stopped_because", "frames_per_receive", "others_on_server_core_at_max",
+            "others_on_generator_core_at_max", "join_notices", "join_notices_expected", "ids_seen_at_max",
+            "ids_not_increasing_at_max", "ids_differing_at_max", "redis_commands_per_message_at_max",
+            "redis_calls_per_message_at_max", "server_cpu_split_at_max", "messages_sent_total", "steps", "error"]),
         ("connections", ["connected", "connect_s", "connects_per_s", "all_joins_delivered", "all_joined_after_s",
             "generator_cores_while_joining", "server_cores_while_joining", "generator_bound", "kb_per_connection", "rss_kb_per_connection",
             "server_peak_rss_mb", "open_after_hold", "stats_total_users_held", "leave", "remaining", "remaining_connected",
@@ -36,9 +41,11 @@ internal static class Report
         ("resume", ["missed", "rounds", "resumed", "resume_ms_median", "resume_ms_min", "resume_ms_max", "resume_ms_all", "failures"]),
         ("store_fanout", ["messages_stored", "messages_stored_per_file", "messages_sent_total", "bytes_on_disk", "bytes_per_1000_messages"]),
         ("store_ramp", ["messages_stored", "messages_stored_per_file", "messages_sent_total", "bytes_on_disk", "bytes_per_1000_messages"]),
+        ("store_ramp_lossless", ["messages_stored", "messages_stored_per_file", "messages_sent_total"]),
         ("store_resume", ["messages_stored", "bytes_on_disk", "bytes_per_1000_messages"]),
         ("redis_fanout", ["messages_sent_total", "redis_commands_whole_run", "redis_commands_per_message_whole_run", "redis_calls_whole_run"]),
         ("redis_ramp", ["messages_sent_total", "redis_commands_whole_run", "redis_commands_per_message_whole_run", "redis_calls_whole_run"]),
+        ("redis_ramp_lossless", ["messages_sent_total", "redis_commands_whole_run", "redis_commands_per_message_whole_run", "redis_calls_whole_run"]),
     ];
 
     public static int Print(Settings settings)

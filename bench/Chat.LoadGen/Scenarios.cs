@@ -63,7 +63,7 @@ internal static class Scenarios
         var crowd = new Crowd(settings);
         try
         {
-            var result = new Result("ramp", settings.Label);
+            var result = new Result(settings.Text("as", "ramp"), settings.Label);
             if (!await JoinEveryoneAsync(crowd, settings, settings.Clients, settings.Senders, result))
             {
                 return result;

@@ -72,6 +72,7 @@ internal sealed class Settings
     /// <summary>Upper bound on the whole run; each phase also has its own.</summary>
     public double MaxSeconds => Double("max-seconds", 180);
 
+    /// <summary>The ramp's latency bound; <c>--as ramp_lossless</c> files a ramp run with another bound under its own name.</summary>
     public double P99LimitMs => Double("p99-limit-ms", 250);
 
     public double RampFactor => Double("factor", 1.6);
