@@ -83,6 +83,11 @@ internal sealed class Crowd : IAsyncDisposable
                         settings.EndPointFor(index), settings.PathFor(name, index), name, index, settings.Protocol, Window, ids, senders,
                         receiveBufferFor?.Invoke(index) ?? 0, bufferSize, deadline.Token);
                     slots[index] = client;
+                    if (settings.Urls.Count > 1 && settings.Protocol == WireProtocol.Chat)
+                    {
+                        client.Present = new HashSet<string>(StringComparer.Ordinal);
+                    }
+
                     lock (loops)
                     {
                         loops.Add(client.RunAsync(stop.Token));

@@ -39,6 +39,7 @@ internal sealed class LoadClient : IDisposable
     private static readonly byte[] TargetKey = "\"target\":\""u8.ToArray();
     private static readonly byte[] ArgumentsKey = "\"arguments\":[\""u8.ToArray();
     private static readonly byte[] IdKey = ",\"id\":"u8.ToArray();
+    private static readonly byte[] UsersKey = "\"users\":["u8.ToArray();
 
     private readonly Socket socket;
     private readonly Lock sendLock = new();
@@ -124,6 +125,15 @@ internal sealed class LoadClient : IDisposable
 
     public long OwedLefts;
     public long UnexpectedLefts;
+
+    /// <summary>
+    /// Across replicas: the names this client knows to be in its room, from its welcome's <c>users</c> and the join
+    /// notices since; a join notice for a name it already knew counts in <see cref="JoinsOfPresent"/> (on one server
+    /// a client hears its own join and later ones only).
+    /// </summary>
+    public HashSet<string>? Present { get; set; }
+
+    public long JoinsOfPresent;
 
     public static async Task<LoadClient> ConnectAsync(
         IPEndPoint server, string path, string name, int index, WireProtocol protocol, RunWindow window, MessageIds? ids,
@@ -610,6 +620,11 @@ internal sealed class LoadClient : IDisposable
                 break;
             case (byte)'u' when json[ChatTypePrefix.Length + 5] == (byte)'j':
                 Joins++;
+                if (Present is { } present)
+                {
+                    CountJoin(present, json);
+                }
+
                 break;
             case (byte)'u':
                 Lefts++;
@@ -627,6 +642,32 @@ internal sealed class LoadClient : IDisposable
             case (byte)'e':
                 Errors++;
                 break;
+        }
+    }
+
+    private void CountJoin(HashSet<string> present, ReadOnlySpan<byte> json)
+    {
+        var users = json.IndexOf(UsersKey);
+        if (users < 0)
+        {
+            if (!present.Add(ReadString(json, UserNameKey)))
+            {
+                JoinsOfPresent++;
+            }
+
+            return;
+        }
+
+        // The welcome: "users":["a","b",...], plain names (the bench's are letters and digits).
+        var list = json[(users + UsersKey.Length)..];
+        list = list[..Math.Max(0, list.IndexOf((byte)']'))];
+        foreach (var range in list.Split((byte)','))
+        {
+            var name = list[range].Trim((byte)'"');
+            if (!name.IsEmpty)
+            {
+                present.Add(Encoding.UTF8.GetString(name));
+            }
         }
     }
 

@@ -79,6 +79,9 @@ internal sealed class Settings
 
     public int RampSteps => Int("steps", 14);
 
+    /// <summary>Ramp: seconds of unmeasured chat at the first rate before the first step (0: none).</summary>
+    public double SettleSeconds => Double("settle", 0);
+
     /// <summary>Bisection steps between the last rate that passed and the first that failed.</summary>
     public int RampRefinements => Int("refinements", 3);
 
