@@ -51,6 +51,9 @@ public sealed partial class RoomChannels : IDisposable
     /// <summary>How many rooms this server is subscribed to.</summary>
     public int Count => channels.Count;
 
+    /// <summary>The highest id this server delivered in the room (0 if none): ids go on above it if Redis lost the room.</summary>
+    public long LastDelivered(RoomId room) => channels.TryGetValue(room, out var channel) ? channel.LastId : 0;
+
     /// <summary>Subscribes to the room's channel unless this server already is; returns once Redis confirmed it.</summary>
     public async Task EnsureSubscribedAsync(RoomId room)
     {
