@@ -175,6 +175,17 @@ public sealed class ScaleOutTests : IAsyncLifetime
             Assert.NotEqual(System.Net.HttpStatusCode.OK, health.StatusCode);
         }
 
+        // Not ready for new clients, but alive: an orchestrator routes around it instead of restarting it.
+        using (var ready = await http.GetAsync(new Uri(a.HttpAddress, "/ready"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        using (var alive = await http.GetAsync(new Uri(a.HttpAddress, "/alive"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
+        }
+
         // Redis comes back empty (no persistence): the room's stream starts anew, so both replicas ask their members to
         // reconnect; resuming says what it can (recovered false, a new epoch), and the chat goes on across replicas.
         await redis.StartAsync();
