@@ -678,6 +678,7 @@
       welcome.divider.className = 'divider';
       welcome.divider.textContent = 'Earlier messages';
       item.before(welcome.divider);
+      markDays(); // the day separator goes under the divider, beside its first message
     }
     if (welcome.first) scrollToBottom();
   }
