@@ -326,8 +326,8 @@
     if (firstJoin) {
       showChat();
       rememberName(state.myName);
-      refreshRooms();
     }
+    refreshRoomsSoon();
     const previousEpoch = state.epoch;
     if (typeof event.epoch === 'string') state.epoch = event.epoch;
     if (typeof event.resume_token === 'string') {
@@ -1004,7 +1004,8 @@
     clearTimeout(state.roomsTimer);
     if (ui.chatScreen.hidden) return;
     state.roomsTimer = setTimeout(refreshRooms, ROOMS_REFRESH_MS);
-    if (pageHidden()) return;
+    // Not while hidden, nor while the server is out of reach (its refusals would only fill the console).
+    if (pageHidden() || !state.joined) return;
     try {
       const response = await fetch('/stats', { headers: { Accept: 'application/json' } });
       if (!response.ok) return;
