@@ -4,7 +4,8 @@ namespace Chat.Infrastructure.Redis;
 /// The Lua scripts that keep rooms consistent across servers: each runs atomically in Redis, so an id, its place in
 /// the recent stream and its publication cannot be separated, and one name has one holder. Channel payloads:
 /// <c>M {epoch} {first id} {count}\n{frame}\n…</c> (numbered chat frames), <c>J|L {server} {unix ms} {name}</c>
-/// (arrival, departure), <c>T {server}|{connection}</c> (that connection's session was taken over).
+/// (arrival, departure), <c>T {server}|{connection}</c> (that connection's session was taken over); and, published
+/// without a script, <c>Y {server} {unix ms} {name}</c> (typing).
 /// </summary>
 internal static class RedisScripts
 {

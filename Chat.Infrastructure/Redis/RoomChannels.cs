@@ -131,8 +131,8 @@ public sealed partial class RoomChannels : IDisposable
                 case 'M':
                     await OnMessagesAsync(channel, data);
                     break;
-                case 'J' or 'L':
-                    await OnPresenceAsync(channel.Room, Encoding.UTF8.GetString(data));
+                case 'J' or 'L' or 'Y':
+                    await OnRoomEventAsync(channel.Room, Encoding.UTF8.GetString(data));
                     break;
                 case 'T':
                     OnTakeover(Encoding.UTF8.GetString(data));
@@ -221,20 +221,24 @@ public sealed partial class RoomChannels : IDisposable
         }
     }
 
-    private async Task OnPresenceAsync(RoomId roomId, string payload)
+    /// <summary>An arrival (<c>J</c>), departure (<c>L</c>) or typing (<c>Y</c>) on another server.</summary>
+    private async Task OnRoomEventAsync(RoomId roomId, string payload)
     {
         var parts = payload.Split(' ', 4);
         if (parts.Length < 4 || parts[1] == replica.Id || !registry.TryGetRoom(roomId, out var room)
             || !UserName.TryCreate(parts[3], int.MaxValue, out var name, out _))
         {
-            // This server's own arrivals and departures were announced here when they happened.
+            // This server's own events were delivered here when they happened.
             return;
         }
 
         var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[2], CultureInfo.InvariantCulture));
-        ChatEvent chatEvent = payload[0] == 'J'
-            ? new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence())
-            : new UserLeft(roomId, name, at, room.NextSequence());
+        ChatEvent chatEvent = payload[0] switch
+        {
+            'J' => new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence()),
+            'L' => new UserLeft(roomId, name, at, room.NextSequence()),
+            _ => new UserTyping(roomId, new User(default, name, at), at),
+        };
         await broadcaster.PublishAsync(room, chatEvent, CancellationToken.None);
     }
 

@@ -82,6 +82,22 @@ public sealed class ScaleOutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Typing_on_one_replica_reaches_the_opted_in_members_on_the_other()
+    {
+        var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
+        var alice = await TestChatClient.ConnectAsync(a.WebSocketAddress, "alice", "lobby", query: "features=typing");
+        await alice.NextEventAsync("user_joined");
+        var bob = await JoinAsync(b, "bob", "lobby");
+        await alice.NextEventAsync("user_joined");
+
+        await bob.SendTextAsync("{\"type\":\"typing\"}");
+
+        var typing = await alice.NextEventAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(("typing", "bob"), (typing.GetProperty("type").GetString(), typing.GetProperty("user_name").GetString()));
+        Assert.False(typing.TryGetProperty("message", out _));
+    }
+
+    [Fact]
     public async Task Two_people_racing_for_one_name_on_two_replicas_exactly_one_wins()
     {
         var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
