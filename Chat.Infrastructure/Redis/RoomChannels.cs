@@ -123,6 +123,12 @@ public sealed partial class RoomChannels : IDisposable
 
     private async Task OnMessageAsync(RoomChannel channel, RedisValue payload)
     {
+        if (channel.Removed)
+        {
+            // An unsubscribe Redis did not take: a newer subscription of the room delivers instead.
+            return;
+        }
+
         try
         {
             var data = (byte[])payload!;

@@ -46,8 +46,9 @@ public sealed class RedisScaleOutTests(RedisServer server) : IClassFixture<Redis
         var node = Server();
         var room = RoomId.Create("holes");
         var alice = node.Member(room, "alice", 1);
-        await node.Channels.EnsureSubscribedAsync(room);
         var database = redis.GetDatabase();
+        await database.HashSetAsync(RedisKeys.Meta(room), [new("epoch", "e1"), new("top", 4)]);
+        await node.Channels.EnsureSubscribedAsync(room);
         for (var id = 1; id <= 4; id++)
         {
             await database.StreamAddAsync(RedisKeys.Stream(room), [new("u", "bob"), new("t", $"m{id}"), new("ms", Now.ToUnixTimeMilliseconds())], $"{id}-1");
@@ -71,6 +72,8 @@ public sealed class RedisScaleOutTests(RedisServer server) : IClassFixture<Redis
         var alice = node.Member(room, "alice", 1);
         Eviction? evicted = null;
         alice.Outbox.OnEvicted(reason => evicted = reason);
+        // As a join leaves it (a reconnect to Redis meanwhile checks the room against it).
+        await redis.GetDatabase().HashSetAsync(RedisKeys.Meta(room), [new("epoch", "e1"), new("top", 0)]);
         await node.Channels.EnsureSubscribedAsync(room);
 
         await PublishAsync(room, "e1", 1, "m1");
