@@ -224,6 +224,36 @@ public sealed class ScaleOutTests : IAsyncLifetime
         Assert.True(again[0].Id > seen[^1].Id, "ids go on from what the store holds: none is given twice");
     }
 
+    [Fact]
+    public async Task A_redis_that_comes_back_with_its_data_resumes_the_chat_without_a_gap()
+    {
+        var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
+        var alice = await TestChatClient.ConnectAsync(a.WebSocketAddress, "alice", "lobby");
+        var welcome = await alice.NextEventAsync("user_joined");
+        var (epoch, token) = (welcome.GetProperty("epoch").GetString()!, welcome.GetProperty("resume_token").GetString()!);
+        var bob = await JoinAsync(b, "bob", "lobby");
+        await SendAsync(bob, "before", 3);
+        var seen = await ReadMessagesAsync(alice, 3);
+
+        // Redis restarts with its data (a snapshot, as with persistence): nobody is asked to reconnect.
+        await redis.StopSavingAsync();
+        await redis.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken); // the replicas reconnect
+
+        // The same epoch: ids go on; alice, who dropped meanwhile, resumes on the other replica and recovers.
+        alice.Abort();
+        await SendAsync(bob, "after", 5);
+        var back = await TestChatClient.ConnectAsync(b.WebSocketAddress, "alice", "lobby",
+            query: $"since={seen[^1].Id}&epoch={Uri.EscapeDataString(epoch)}&token={Uri.EscapeDataString(token)}");
+        var resumed = await back.NextEventAsync("user_joined", TimeSpan.FromSeconds(20));
+        Assert.True(resumed.GetProperty("recovered").GetBoolean());
+        Assert.Equal(epoch, resumed.GetProperty("epoch").GetString());
+        var missed = await ReadMessagesAsync(back, 5);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"after{i}"), missed.Select(m => m.Text));
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => seen[^1].Id + i), missed.Select(m => m.Id));
+        Assert.Equal(WebSocketState.Open, bob.State);
+    }
+
     private async Task<ApiProcess> StartReplicaAsync()
     {
         var replica = await ApiProcess.StartAsync(Path.Combine(folder, "chat.db"), settings: new Dictionary<string, string>

@@ -88,6 +88,33 @@ public sealed class RedisServer : IAsyncLifetime
         throw new TimeoutException($"redis-server did not answer on port {Port} within {StartTimeout}.");
     }
 
+    /// <summary>
+    /// Stops the server as a Redis with persistence stops (<c>SHUTDOWN SAVE</c>: a snapshot, then exit): started again,
+    /// it has its data back. Every connection to it breaks meanwhile.
+    /// </summary>
+    public async Task StopSavingAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                await client.GetStream().WriteAsync("SHUTDOWN SAVE\r\n"u8.ToArray());
+                _ = await client.GetStream().ReadAsync(new byte[64]); // the connection closes as the server exits
+            }
+            catch (IOException)
+            {
+                // The server went away while answering: what SHUTDOWN does.
+            }
+
+            await process.WaitForExitAsync();
+        }
+
+        process?.Dispose();
+        process = null;
+    }
+
     /// <summary>Kills the server (SIGKILL): every connection to it breaks, and what it held is gone.</summary>
     public async Task StopAsync()
     {
