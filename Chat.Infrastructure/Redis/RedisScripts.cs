@@ -79,10 +79,13 @@ internal static class RedisScripts
           redis.call('PUBLISH', KEYS[3], 'J ' .. ARGV[8] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])
         end
         local result = {outcome}
-        for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-          local entry = redis.call('HGET', KEYS[1], key)
-          if entry then
-            result[#result + 1] = string.match(entry, '^[^|]*|[^|]*|[^|]*|(.*)$')
+        local keys = redis.call('ZRANGE', KEYS[2], 0, -1)
+        for first = 1, #keys, 1000 do
+          local entries = redis.call('HMGET', KEYS[1], unpack(keys, first, math.min(first + 999, #keys)))
+          for _, entry in ipairs(entries) do
+            if entry then
+              result[#result + 1] = string.match(entry, '^[^|]*|[^|]*|[^|]*|(.*)$')
+            end
           end
         end
         return result
