@@ -40,7 +40,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<ChatTelemetry>();
         services.AddSingleton<ChatBroadcaster>();
-        services.AddSingleton<IBroadcaster>(sp => sp.GetRequiredService<ChatBroadcaster>());
+        services.TryAddSingleton<IBroadcaster>(sp => sp.GetRequiredService<ChatBroadcaster>());
         return services;
     }
 
@@ -64,6 +64,7 @@ public static class InfrastructureServiceCollectionExtensions
             return ConnectionMultiplexer.Connect(options);
         });
         services.AddSingleton<Replica>();
+        services.AddSingleton<IBroadcaster, RedisBroadcaster>();
         services.AddSingleton<RoomChannels>();
         services.AddSingleton<RedisMessageBus>();
         services.AddSingleton<IMessagePublisher>(sp => sp.GetRequiredService<RedisMessageBus>());

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
 using Chat.Application.Messages.SendMessage;
+using Chat.Application.Messages.SignalTyping;
 using Chat.Application.Rooms.LeaveRoom;
 using Chat.Domain.Users;
 using Chat.Infrastructure.Protocol;
@@ -354,7 +355,15 @@ internal sealed partial class ChatConnection(
             return null;
         }
 
-        var text = InboundMessageParser.Parse(frame.Span, out var parseError);
+        var text = InboundMessageParser.Parse(frame.Span, out var typing, out var parseError);
+        if (typing)
+        {
+            // Read under the same rate as messages (its turn was taken above), relayed without any text.
+            await sender.Send(new SignalTypingCommand(id), lifetime.Token);
+            invalidInARow = 0;
+            return null;
+        }
+
         if (text is null)
         {
             telemetry.MessageRejected("malformed");

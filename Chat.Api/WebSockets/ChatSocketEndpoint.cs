@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Chat.Application.Common;
 using Chat.Application.Rooms.JoinRoom;
 using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
 using Chat.Infrastructure.Realtime;
 using Chat.Infrastructure.Telemetry;
 using Mediator;
@@ -9,7 +10,10 @@ using Microsoft.Extensions.Options;
 
 namespace Chat.Api.WebSockets;
 
-/// <summary><c>/ws/{username}</c>: the original's chat socket. <c>?room=</c> picks a room other than the default.</summary>
+/// <summary>
+/// <c>/ws/{username}</c>: the original's chat socket. <c>?room=</c> picks a room other than the default;
+/// <c>&amp;features=typing</c> asks for events the original did not have.
+/// </summary>
 internal static partial class ChatSocketEndpoint
 {
     private static long lastConnectionId;
@@ -69,7 +73,10 @@ internal static partial class ChatSocketEndpoint
         var (socket, transport) = await WebSocketUpgrade.AcceptAsync(context, settings.KeepAliveInterval, settings.KeepAliveTimeout);
         var id = new ConnectionId(Interlocked.Increment(ref lastConnectionId));
         var outbox = new ClientOutbox(
-            id, settings.OutboundQueueCapacity, settings.OutboundQueueBurstCapacity, settings.SlowClientGrace);
+            id, settings.OutboundQueueCapacity, settings.OutboundQueueBurstCapacity, settings.SlowClientGrace)
+        {
+            Features = ClientFeaturesParser.Parse(Single(context.Request.Query, "features")),
+        };
         broadcaster.Attach(outbox);
         telemetry.ConnectionOpened();
         try

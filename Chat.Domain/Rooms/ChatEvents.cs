@@ -30,3 +30,13 @@ public sealed record UserLeft(RoomId Room, UserName User, DateTimeOffset Occurre
 /// </summary>
 public sealed record ChatMessage(RoomId Room, UserName Sender, string Text, DateTimeOffset OccurredAt, long Id = 0)
     : ChatEvent(Room, OccurredAt);
+
+/// <summary>
+/// A member is typing a message. It carries no text, gets no id and is never stored: the others are only told, and
+/// the member itself is not.
+/// </summary>
+public sealed record UserTyping(RoomId Room, User User, DateTimeOffset OccurredAt) : ChatEvent(Room, OccurredAt)
+{
+    /// <summary>The typist already knows.</summary>
+    public bool IsNewsTo(User member) => member?.Connection != User.Connection;
+}

@@ -11,6 +11,7 @@ public static class ChatEventSerializer
     public const string UserLeftType = "user_left";
     public const string ChatMessageType = "chat_message";
     public const string ErrorType = "error";
+    public const string TypingType = "typing";
     public const string PacedCode = "paced";
 
     public static byte[] Serialize(ChatEvent chatEvent) => Encode(chatEvent switch
@@ -18,6 +19,7 @@ public static class ChatEventSerializer
         ChatMessage m => new WireEvent(ChatMessageType, m.Sender.Value, m.Text, ToUnixSeconds(m.OccurredAt), m.Id > 0 ? m.Id : null),
         UserJoined j => new WireEvent(UserJoinedType, j.User.Name.Value, $"{j.User.Name} joined the chat", ToUnixSeconds(j.OccurredAt)),
         UserLeft l => new WireEvent(UserLeftType, l.User.Value, $"{l.User} left the chat", ToUnixSeconds(l.OccurredAt)),
+        UserTyping t => new WireEvent(TypingType, t.User.Name.Value, null, ToUnixSeconds(t.OccurredAt)),
         _ => throw new ArgumentOutOfRangeException(nameof(chatEvent), chatEvent.GetType().Name, "Unknown event."),
     });
 

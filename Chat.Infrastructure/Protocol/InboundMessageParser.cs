@@ -5,7 +5,8 @@ namespace Chat.Infrastructure.Protocol;
 
 /// <summary>
 /// Reads what a client typed from one text frame: JSON <c>{"message": "..."}</c> or the plain text itself.
-/// A frame that starts with '{' or '[' is JSON and must be exactly that shape.
+/// A frame that starts with '{' or '[' is JSON and must be exactly that shape, or <c>{"type": "typing"}</c>, which
+/// says the client is typing and carries no text.
 /// </summary>
 public static class InboundMessageParser
 {
@@ -13,9 +14,13 @@ public static class InboundMessageParser
 
     private static ReadOnlySpan<byte> TypeProperty => "type"u8;
 
-    /// <summary>Returns the message text, or null with the reason the frame was refused. The input is valid UTF-8.</summary>
-    public static string? Parse(ReadOnlySpan<byte> utf8, out string? error)
+    /// <summary>
+    /// Returns the message text; or null, either for a typing notice (<paramref name="typing"/> true) or with the reason
+    /// the frame was refused. The input is valid UTF-8.
+    /// </summary>
+    public static string? Parse(ReadOnlySpan<byte> utf8, out bool typing, out string? error)
     {
+        typing = false;
         error = null;
         var start = 0;
         while (start < utf8.Length && utf8[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
@@ -30,17 +35,21 @@ public static class InboundMessageParser
 
         try
         {
-            return ParseJson(utf8, out error);
+            var text = ParseJson(utf8, out typing, out error);
+            typing &= error is null;
+            return text;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            typing = false;
             error = "Message is not valid JSON.";
             return null;
         }
     }
 
-    private static string? ParseJson(ReadOnlySpan<byte> utf8, out string? error)
+    private static string? ParseJson(ReadOnlySpan<byte> utf8, out bool typing, out string? error)
     {
+        typing = false;
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 8 });
         reader.Read();
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -66,10 +75,14 @@ public static class InboundMessageParser
             else if (reader.ValueTextEquals(TypeProperty))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String
+                if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("typing"u8))
+                {
+                    typing = true;
+                }
+                else if (reader.TokenType != JsonTokenType.String
                     || !(reader.ValueTextEquals("chat_message"u8) || reader.ValueTextEquals("message"u8)))
                 {
-                    error = "\"type\" may only be \"chat_message\".";
+                    error = "\"type\" may only be \"chat_message\" or \"typing\".";
                     return null;
                 }
             }
@@ -83,6 +96,13 @@ public static class InboundMessageParser
         // Anything after the object (a second value, trailing garbage) makes the reader throw here.
         while (reader.Read())
         {
+        }
+
+        if (typing)
+        {
+            // Typing is relayed without any text: a frame that carries some is a message sent the wrong way.
+            error = message is null ? null : "\"typing\" carries no \"message\".";
+            return null;
         }
 
         if (message is null)

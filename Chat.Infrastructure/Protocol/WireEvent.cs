@@ -9,12 +9,12 @@ namespace Chat.Infrastructure.Protocol;
 /// One server-to-client frame: the original's <c>{type, user_name, message, timestamp}</c>, plus <c>id</c> on chat
 /// messages (and <c>history: true</c> on those sent from history), on a newcomer's own join notice only
 /// <c>room_id</c>, <c>users</c>, <c>epoch</c>, <c>resume_token</c> and, when it asked to resume, <c>recovered</c>, and
-/// <c>code</c> on the pacing notice only.
+/// <c>code</c> on the pacing notice only. A <c>typing</c> event (to clients that asked for it) has no <c>message</c>.
 /// </summary>
 internal sealed record WireEvent(
     string Type,
     string? UserName,
-    string Message,
+    string? Message,
     decimal Timestamp,
     long? Id = null,
     bool? History = null,

@@ -50,6 +50,12 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
             pending.Deliver();
         }
 
+        if (chatEvent is UserTyping typing)
+        {
+            PublishTyping(room, typing);
+            return ValueTask.CompletedTask;
+        }
+
         var start = Stopwatch.GetTimestamp();
         var delivered = 0;
         var frame = ChatEventSerializer.Serialize(chatEvent);
@@ -69,6 +75,25 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
 
         telemetry.FanoutCompleted(delivered, start);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>To the others who asked for typing events only: a client written for the original never sees one.</summary>
+    private void PublishTyping(ChatRoom room, UserTyping typing)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var delivered = 0;
+        var frame = ChatEventSerializer.Serialize(typing);
+        var members = room.Members;
+        for (var i = 0; i < members.Count; i++)
+        {
+            var member = members[i];
+            if (typing.IsNewsTo(member) && outboxes.TryGetValue(member.Connection, out var outbox))
+            {
+                delivered += outbox.TrySendEphemeral(frame, ClientFeatures.Typing) ? 1 : 0;
+            }
+        }
+
+        telemetry.FanoutCompleted(delivered, start);
     }
 
     public ValueTask WelcomeAsync(UserJoined joined, RoomWelcome welcome, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
 
 namespace Chat.Infrastructure.Realtime;
 
@@ -68,6 +69,9 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
     }
 
     public ConnectionId Connection { get; }
+
+    /// <summary>The events beyond the original's this client asked for (<c>?features=</c>).</summary>
+    public ClientFeatures Features { get; init; }
 
     /// <summary>
     /// The frames to send, in order; <see cref="Count"/> counts queue slots, not frames. The outbox is its own reader,
@@ -209,6 +213,13 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
 
         return TrySend(frame);
     }
+
+    /// <summary>
+    /// Queues an event that is only news while it is fresh (someone typing): not for a client that did not ask for
+    /// <paramref name="feature"/>, nor held back for one not yet welcomed, nor for one leaving.
+    /// </summary>
+    internal bool TrySendEphemeral(byte[] frame, ClientFeatures feature) =>
+        (Features & feature) == feature && receivesRoomEvents && !leaving && TrySend(frame);
 
     /// <summary>
     /// Queues the departures after <paramref name="after"/> up to <paramref name="until"/>: by extending the range

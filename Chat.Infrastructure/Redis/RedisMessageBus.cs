@@ -24,6 +24,7 @@ public sealed partial class RedisMessageBus(
     IConnectionMultiplexer redis,
     IMessageStore store,
     IBroadcaster broadcaster,
+    RoomChannels channels,
     IOptions<HistoryOptions> options,
     ILogger<RedisMessageBus> logger) : IMessagePublisher, IHostedService
 {
@@ -156,7 +157,8 @@ public sealed partial class RedisMessageBus(
             seeds[room] = seed;
         }
 
-        return seed;
+        // Other servers' messages reach this one through its subscription, not its store reads.
+        return Math.Max(seed, channels.LastDelivered(room));
     }
 
     /// <summary>One script for the room's share of the batch; returns the messages as numbered, or none if it failed.</summary>

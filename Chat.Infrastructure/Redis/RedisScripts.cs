@@ -4,7 +4,8 @@ namespace Chat.Infrastructure.Redis;
 /// The Lua scripts that keep rooms consistent across servers: each runs atomically in Redis, so an id, its place in
 /// the recent stream and its publication cannot be separated, and one name has one holder. Channel payloads:
 /// <c>M {epoch} {first id} {count}\n{frame}\n…</c> (numbered chat frames), <c>J|L {server} {unix ms} {name}</c>
-/// (arrival, departure), <c>T {server}|{connection}</c> (that connection's session was taken over).
+/// (arrival, departure), <c>T {server}|{connection}</c> (that connection's session was taken over); and, published
+/// without a script, <c>Y {server} {unix ms} {name}</c> (typing).
 /// </summary>
 internal static class RedisScripts
 {
@@ -78,10 +79,13 @@ internal static class RedisScripts
           redis.call('PUBLISH', KEYS[3], 'J ' .. ARGV[8] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])
         end
         local result = {outcome}
-        for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-          local entry = redis.call('HGET', KEYS[1], key)
-          if entry then
-            result[#result + 1] = string.match(entry, '^[^|]*|[^|]*|[^|]*|(.*)$')
+        local keys = redis.call('ZRANGE', KEYS[2], 0, -1)
+        for first = 1, #keys, 1000 do
+          local entries = redis.call('HMGET', KEYS[1], unpack(keys, first, math.min(first + 999, #keys)))
+          for _, entry in ipairs(entries) do
+            if entry then
+              result[#result + 1] = string.match(entry, '^[^|]*|[^|]*|[^|]*|(.*)$')
+            end
           end
         end
         return result

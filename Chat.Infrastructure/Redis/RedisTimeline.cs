@@ -11,7 +11,7 @@ namespace Chat.Infrastructure.Redis;
 /// messages, which are written in the same step as their publication, so a newcomer's history and the live feed meet
 /// without a gap on any server. Older messages, beyond the recent stream, come from the store.
 /// </summary>
-public sealed class RedisTimeline(IConnectionMultiplexer redis, IMessageStore store) : IRoomTimeline
+public sealed class RedisTimeline(IConnectionMultiplexer redis, IMessageStore store, RoomChannels channels) : IRoomTimeline
 {
     public async Task<RoomHistory> OpenRoomAsync(RoomId room, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -21,12 +21,13 @@ public sealed class RedisTimeline(IConnectionMultiplexer redis, IMessageStore st
         if (meta[0].IsNull || meta[1].IsNull)
         {
             // First use, or Redis lost the room: ids go on from what the store holds, under a new epoch.
-            var seed = (await store.FindRoomAsync(room, cancellationToken))?.LastId ?? 0;
+            var seed = Math.Max((await store.FindRoomAsync(room, cancellationToken))?.LastId ?? 0, channels.LastDelivered(room));
             meta = (RedisValue[])(await database.ScriptEvaluateAsync(
                 RedisScripts.Open, [RedisKeys.Meta(room)], [RoomEpoch.New(), seed]))!;
         }
 
         var top = (long)meta[1];
+        // The count only says whether there is history to read: at least 1 once any id was given.
         var length = top == 0 ? 0 : await database.StreamLengthAsync(RedisKeys.Stream(room));
         return new RoomHistory(room, meta[0]!, top, Math.Max(length, top == 0 ? 0 : 1), 0, now);
     }

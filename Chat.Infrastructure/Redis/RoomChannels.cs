@@ -51,6 +51,9 @@ public sealed partial class RoomChannels : IDisposable
     /// <summary>How many rooms this server is subscribed to.</summary>
     public int Count => channels.Count;
 
+    /// <summary>The highest id this server delivered in the room (0 if none): ids go on above it if Redis lost the room.</summary>
+    public long LastDelivered(RoomId room) => channels.TryGetValue(room, out var channel) ? channel.LastId : 0;
+
     /// <summary>Subscribes to the room's channel unless this server already is; returns once Redis confirmed it.</summary>
     public async Task EnsureSubscribedAsync(RoomId room)
     {
@@ -120,6 +123,12 @@ public sealed partial class RoomChannels : IDisposable
 
     private async Task OnMessageAsync(RoomChannel channel, RedisValue payload)
     {
+        if (channel.Removed)
+        {
+            // An unsubscribe Redis did not take: a newer subscription of the room delivers instead.
+            return;
+        }
+
         try
         {
             var data = (byte[])payload!;
@@ -128,8 +137,8 @@ public sealed partial class RoomChannels : IDisposable
                 case 'M':
                     await OnMessagesAsync(channel, data);
                     break;
-                case 'J' or 'L':
-                    await OnPresenceAsync(channel.Room, Encoding.UTF8.GetString(data));
+                case 'J' or 'L' or 'Y':
+                    await OnRoomEventAsync(channel.Room, Encoding.UTF8.GetString(data));
                     break;
                 case 'T':
                     OnTakeover(Encoding.UTF8.GetString(data));
@@ -218,20 +227,24 @@ public sealed partial class RoomChannels : IDisposable
         }
     }
 
-    private async Task OnPresenceAsync(RoomId roomId, string payload)
+    /// <summary>An arrival (<c>J</c>), departure (<c>L</c>) or typing (<c>Y</c>) on another server.</summary>
+    private async Task OnRoomEventAsync(RoomId roomId, string payload)
     {
         var parts = payload.Split(' ', 4);
         if (parts.Length < 4 || parts[1] == replica.Id || !registry.TryGetRoom(roomId, out var room)
             || !UserName.TryCreate(parts[3], int.MaxValue, out var name, out _))
         {
-            // This server's own arrivals and departures were announced here when they happened.
+            // This server's own events were delivered here when they happened.
             return;
         }
 
         var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[2], CultureInfo.InvariantCulture));
-        ChatEvent chatEvent = payload[0] == 'J'
-            ? new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence())
-            : new UserLeft(roomId, name, at, room.NextSequence());
+        ChatEvent chatEvent = payload[0] switch
+        {
+            'J' => new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence()),
+            'L' => new UserLeft(roomId, name, at, room.NextSequence()),
+            _ => new UserTyping(roomId, new User(default, name, at), at),
+        };
         await broadcaster.PublishAsync(room, chatEvent, CancellationToken.None);
     }
 

@@ -17,10 +17,18 @@
   const CONNECT_TIMEOUT_MS = 10000;
   const MAX_RENDERED_ITEMS = 500;
   const AT_BOTTOM_SLACK_PX = 48;
-  const COMPOSER_HINT = 'Enter to send, Shift+Enter for a new line';
-  // History frames come in a burst after the welcome; the log stays quiet until this long after the last one.
-  const HISTORY_QUIET_MS = 500;
+  const COMPOSER_HINT = 'Enter to send, Shift+Enter for a new line, @ to mention';
   const PAGE_LIMIT = 100;
+  // Scrolling up loads this many older messages at a time, once the top is this close.
+  const OLDER_PAGE = 50;
+  const OLDER_WHEN_PX = 120;
+  // Typing (docs/protocol.md, "Optional events"): said at most this often while typing, shown this long.
+  const TYPING_SEND_EVERY_MS = 3000;
+  const TYPING_SHOW_MS = 6000;
+  const ROOMS_REFRESH_MS = 5000;
+  const ANNOUNCE_KEEP = 5;
+  const ROOM_PATTERN = /^[a-z0-9_-]{1,64}$/;
+  const DEFAULT_ROOM = 'general';
   const GAP_TEXT = 'Some messages while you were away could not be recovered.';
 
   const byId = (id) => document.getElementById(id);
@@ -53,6 +61,13 @@
     sendButton: byId('send-button'),
     messageCount: byId('message-count'),
     composerHint: byId('composer-hint'),
+    typing: byId('typing'),
+    announcer: byId('announcer'),
+    mentionList: byId('mention-list'),
+    roomsList: byId('rooms-list'),
+    roomForm: byId('room-form'),
+    roomInput: byId('room-input'),
+    roomError: byId('room-error'),
   };
 
   // ---- Text rules, mirroring Chat.Domain (UserName, MessageText, TextRules) ----
@@ -113,8 +128,15 @@
 
   // ---- Connection state ----
 
-  const roomParam = new URLSearchParams(location.search).get('room');
-  const room = roomParam && /^[a-z0-9_-]{1,64}$/i.test(roomParam) ? roomParam.toLowerCase() : null;
+  /** A room id as the server compares it (lower case), or null when it is not one. */
+  function parseRoom(raw) {
+    const value = typeof raw === 'string' ? raw.trim().replace(/^#/, '').toLowerCase() : '';
+    return ROOM_PATTERN.test(value) ? value : null;
+  }
+
+  const roomFromAddress = () => parseRoom(new URLSearchParams(location.search).get('room'));
+  // The room this page is in, or will join: the address says which (?room=), else the server's default.
+  let room = roomFromAddress();
 
   const state = {
     name: '', // the name as typed, normalised; used to rejoin
@@ -143,7 +165,18 @@
     token: '',
     shownIds: new Set(),
     welcome: null, // the history that follows this socket's own user_joined
-    quietTimer: 0,
+    // Scroll-up paging: whether older messages may exist and a page is on its way.
+    olderAvailable: true,
+    loadingOlder: false,
+    typers: new Map(), // name -> timer that forgets them
+    typingSentAt: 0,
+    drafts: new Map(), // room -> what was typed there and not sent
+    unread: 0, // messages from others while the page was hidden
+    unreadMentions: 0,
+    unreadMarked: false, // the "New" divider has been placed for this hidden spell
+    rooms: [], // from /stats
+    roomsTimer: 0,
+    mention: null, // the open completion: { start, options, active }
   };
 
   // The resume token outlives a reload in this tab only (sessionStorage), so a reload takes the name back from the
@@ -171,6 +204,8 @@
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const query = new URLSearchParams();
     if (room) query.set('room', room);
+    // Events beyond the original's that this page understands (docs/protocol.md, "Optional events").
+    query.set('features', 'typing');
     // A page that has been in the room asks for exactly what it missed since the last message it shows.
     if (state.everJoined && state.epoch) {
       query.set('since', String(state.lastId));
@@ -221,27 +256,35 @@
     if (!event || typeof event !== 'object') return;
     const name = typeof event.user_name === 'string' ? event.user_name : '';
     const fromHistory = event.type === 'chat_message' && event.history === true;
-    if (!fromHistory) endHistory();
+    if (!fromHistory && event.type !== 'typing') state.welcome = null;
     switch (event.type) {
       case 'user_joined':
         if (!state.joined && Array.isArray(event.users)) onJoined(event);
         else {
           addUser(name);
           renderNotice('join', event);
+          refreshRoomsSoon();
         }
         break;
       case 'user_left':
         removeUser(name);
+        stopTyping(name);
         renderNotice('leave', event);
+        refreshRoomsSoon();
+        break;
+      case 'typing':
+        if (name && !sameName(name, state.myName)) startTyping(name);
         break;
       case 'chat_message': {
         const own = sameName(name, state.myName);
+        stopTyping(name);
         if (fromHistory) {
           renderHistory(event, own);
           break;
         }
         if (own && state.inflight.length > 0) state.inflight.shift();
-        renderMessage(event, own);
+        const item = renderMessage(event, own);
+        if (item && !own) onLiveMessage(event, item);
         break;
       }
       case 'error': {
@@ -274,13 +317,17 @@
       ui.messages.replaceChildren();
       forgetIds();
       state.epoch = '';
+      state.olderAvailable = true;
+      resetUnread();
+      clearTyping();
+    }
+    if (typeof event.room_id === 'string') state.roomId = event.room_id;
+    ui.chatRoom.textContent = `#${currentRoom()}`;
+    if (firstJoin) {
       showChat();
       rememberName(state.myName);
     }
-    if (typeof event.room_id === 'string') {
-      state.roomId = event.room_id;
-      ui.chatRoom.textContent = `#${event.room_id}`;
-    }
+    refreshRoomsSoon();
     const previousEpoch = state.epoch;
     if (typeof event.epoch === 'string') state.epoch = event.epoch;
     if (typeof event.resume_token === 'string') {
@@ -323,9 +370,12 @@
     }
     if (!state.everJoined) {
       // The first join: a refusal is the answer to what the person typed, so it is shown, not retried.
-      showJoinError(event.code === 1008 && reason
+      const why = event.code === 1008 && reason
         ? reason
-        : 'Could not reach the chat server. Check your connection and try again.');
+        : 'Could not reach the chat server. Check your connection and try again.';
+      // A room switch that was refused (the name is taken there) goes back to the join screen to say so.
+      if (!ui.chatScreen.hidden) refuse(`#${currentRoom()}: ${why}`);
+      else showJoinError(why);
       return;
     }
     if (event.code === 1008) {
@@ -379,6 +429,7 @@
   function startSession(name) {
     clearTimers();
     state.name = name;
+    state.roomId = room;
     state.token = recallToken(name);
     state.leaving = false;
     state.takenOver = false;
@@ -393,6 +444,9 @@
   function leave() {
     state.leaving = true;
     clearTimers();
+    clearTimeout(state.roomsTimer);
+    clearTyping();
+    closeMentions();
     const socket = state.socket;
     state.socket = null;
     state.joined = false;
@@ -410,6 +464,8 @@
     if (state.joined && state.socket && state.socket.readyState === WebSocket.OPEN) {
       state.socket.send(JSON.stringify({ message: text }));
       state.inflight.push(text);
+      // The message ends this spell of typing: the next keystroke may say so again at once.
+      state.typingSentAt = 0;
     } else {
       state.outbox.push(text);
       renderPending(text);
@@ -441,8 +497,10 @@
     ui.retryButton.hidden = !canRetry;
   }
 
+  const timeOf = (timestamp) => (typeof timestamp === 'number' && Number.isFinite(timestamp) ? new Date(timestamp * 1000) : new Date());
+
   function formatTime(timestamp) {
-    const date = typeof timestamp === 'number' && Number.isFinite(timestamp) ? new Date(timestamp * 1000) : new Date();
+    const date = timeOf(timestamp);
     const time = document.createElement('time');
     time.dateTime = date.toISOString();
     time.title = date.toLocaleString();
@@ -468,9 +526,50 @@
     const follow = forceScroll || isAtBottom();
     if (before) ui.messages.insertBefore(item, before);
     else ui.messages.append(item);
-    while (ui.messages.childElementCount > MAX_RENDERED_ITEMS) ui.messages.firstElementChild.remove();
+    let trimmed = false;
+    while (ui.messages.childElementCount > MAX_RENDERED_ITEMS) {
+      ui.messages.firstElementChild.remove();
+      trimmed = true;
+    }
+    // What was trimmed can be paged back in by scrolling up.
+    if (trimmed) state.olderAvailable = true;
+    markDays();
     if (follow) scrollToBottom();
     else ui.newMessages.hidden = false;
+  }
+
+  const dayOf = (date) => `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+
+  function dayLabel(date) {
+    const today = new Date();
+    const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayOf(date) === dayOf(today)) return 'Today';
+    if (dayOf(date) === dayOf(yesterday)) return 'Yesterday';
+    return date.toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  }
+
+  /** A day separator before the first item of each day; the list is small (MAX_RENDERED_ITEMS), so it is redone whole. */
+  function markDays() {
+    let last = '';
+    for (const item of Array.from(ui.messages.children)) {
+      if (item.classList.contains('day')) {
+        item.remove();
+        continue;
+      }
+      const at = item.dataset.at;
+      if (!at) continue;
+      const date = new Date(Number(at));
+      const day = dayOf(date);
+      if (day === last) continue;
+      last = day;
+      const separator = document.createElement('li');
+      separator.className = 'day';
+      const time = document.createElement('time');
+      time.dateTime = day.replace(/-(\d)(?=-|$)/g, '-0$1');
+      time.textContent = dayLabel(date);
+      separator.append(time);
+      item.before(separator);
+    }
   }
 
   const messageId = (event) => (Number.isSafeInteger(event.id) && event.id >= 0 ? event.id : null);
@@ -493,7 +592,7 @@
    * Shows a message once, in id order: one whose id is already shown is dropped, an older one goes before the first
    * newer one. Returns the new item, or null when it was a duplicate.
    */
-  function renderMessage(event, own, before = null) {
+  function renderMessage(event, own, before = null, older = false) {
     const id = messageId(event);
     if (id !== null) {
       if (state.shownIds.has(id)) return null;
@@ -503,6 +602,7 @@
     const item = document.createElement('li');
     item.className = own ? 'message own' : 'message';
     if (id !== null) item.dataset.id = String(id);
+    item.dataset.at = String(timeOf(event.timestamp).getTime());
     const meta = document.createElement('p');
     meta.className = 'meta';
     const sender = document.createElement('span');
@@ -511,10 +611,47 @@
     meta.append(sender, formatTime(event.timestamp));
     const body = document.createElement('p');
     body.className = 'text';
-    body.textContent = typeof event.message === 'string' ? event.message : '';
+    const mentionsMe = renderText(body, typeof event.message === 'string' ? event.message : '');
+    if (mentionsMe && !own) item.classList.add('mentions-me');
     item.append(meta, body);
-    append(item, own, (id !== null && firstShownAfter(id)) || before);
+    const place = (id !== null && firstShownAfter(id)) || before;
+    if (older) {
+      ui.messages.insertBefore(item, place);
+      markDays();
+    } else {
+      append(item, own, place);
+    }
     return item;
+  }
+
+  /**
+   * The message's text, with `@name` of someone present marked (most strongly the reader's own name). Every piece goes
+   * in as a text node. Returns whether the reader is mentioned.
+   */
+  function renderText(container, text) {
+    const names = state.users.slice().sort((a, b) => b.length - a.length);
+    let mentionsMe = false;
+    let plainFrom = 0;
+    for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+      if (at > 0 && /[\p{L}\p{N}_]/u.test(text[at - 1])) continue; // an address such as a@b is no mention
+      const name = names.find((n) => {
+        const candidate = text.slice(at + 1, at + 1 + n.length);
+        const after = text.slice(at + 1 + n.length, at + 2 + n.length);
+        return sameName(candidate, n) && !/[\p{L}\p{N}_]/u.test(after);
+      });
+      if (!name) continue;
+      const me = sameName(name, state.myName);
+      mentionsMe ||= me;
+      if (at > plainFrom) container.append(document.createTextNode(text.slice(plainFrom, at)));
+      const mark = document.createElement('mark');
+      mark.className = me ? 'mention me' : 'mention';
+      mark.textContent = text.slice(at, at + 1 + name.length);
+      container.append(mark);
+      plainFrom = at + 1 + name.length;
+      at = plainFrom - 1;
+    }
+    if (plainFrom < text.length) container.append(document.createTextNode(text.slice(plainFrom)));
+    return mentionsMe;
   }
 
   /** A message from the history that follows the welcome: above the welcome's notice, after a quiet divider. */
@@ -524,7 +661,6 @@
       renderMessage(event, own);
       return;
     }
-    quietLog();
     const id = messageId(event);
     if (welcome.checkGap) {
       // A refused resume sends the latest messages instead: if the oldest is not the next one, some are missing.
@@ -542,26 +678,54 @@
       welcome.divider.className = 'divider';
       welcome.divider.textContent = 'Earlier messages';
       item.before(welcome.divider);
+      markDays(); // the day separator goes under the divider, beside its first message
     }
     if (welcome.first) scrollToBottom();
   }
 
   /**
-   * History is what was said before, not news: the log stops announcing while it arrives, and announces again at
-   * the first live frame or shortly after the last history frame.
+   * Scrolling near the top loads the page of messages before the oldest one shown, and keeps the message that was
+   * at the top of the view exactly where it was.
    */
-  function quietLog() {
-    ui.messages.setAttribute('aria-live', 'off');
-    clearTimeout(state.quietTimer);
-    state.quietTimer = setTimeout(() => ui.messages.setAttribute('aria-live', 'polite'), HISTORY_QUIET_MS);
+  async function loadOlder() {
+    if (state.loadingOlder || !state.olderAvailable || !state.joined) return;
+    const oldest = ui.messages.querySelector('[data-id]');
+    if (!oldest) {
+      state.olderAvailable = false;
+      return;
+    }
+    state.loadingOlder = true;
+    const epoch = state.epoch;
+    const roomId = currentRoom();
+    try {
+      const url = `/room/${encodeURIComponent(roomId)}/messages?before=${oldest.dataset.id}&limit=${OLDER_PAGE}`;
+      const response = await fetch(url, { headers: { Accept: 'application/json' } });
+      if (!response.ok) return; // a 429 or a blip: the next scroll asks again
+      const page = await response.json();
+      if (page.epoch !== epoch || state.epoch !== epoch || currentRoom() !== roomId) return;
+      const messages = Array.isArray(page.messages) ? page.messages.filter((m) => m && messageId(m) !== null) : [];
+      const anchor = firstVisibleItem();
+      const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+      for (const message of messages) {
+        const name = typeof message.user_name === 'string' ? message.user_name : '';
+        renderMessage({ ...message, user_name: name }, sameName(name, state.myName), ui.messages.querySelector('[data-id]'), true);
+      }
+      if (anchor) ui.messages.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+      state.olderAvailable = page.has_more === true && messages.length > 0;
+    } catch {
+      // The next scroll asks again.
+    } finally {
+      state.loadingOlder = false;
+    }
   }
 
-  function endHistory() {
-    state.welcome = null;
-    if (!state.quietTimer) return;
-    clearTimeout(state.quietTimer);
-    state.quietTimer = 0;
-    ui.messages.setAttribute('aria-live', 'polite');
+  /** The first message at least partly in view: the one that must not move when older ones go in above it. */
+  function firstVisibleItem() {
+    const top = ui.messages.getBoundingClientRect().top;
+    for (const item of ui.messages.querySelectorAll('[data-id]')) {
+      if (item.getBoundingClientRect().bottom > top) return item;
+    }
+    return null;
   }
 
   /** The notice for messages a resume could not bring back; with a range, a button loads it over HTTP. */
@@ -596,7 +760,6 @@
         return;
       }
       const messages = Array.isArray(page.messages) ? page.messages.filter((m) => m && messageId(m) !== null) : [];
-      quietLog();
       for (const message of messages) {
         if (message.id <= range.after) continue;
         const name = typeof message.user_name === 'string' ? message.user_name : '';
@@ -635,6 +798,7 @@
   function renderNotice(kind, event, prefix = 'Not sent: ') {
     const item = document.createElement('li');
     item.className = `notice ${kind}`;
+    item.dataset.at = String(timeOf(event.timestamp).getTime());
     const text = document.createElement('span');
     text.className = 'notice-text';
     const message = typeof event.message === 'string' ? event.message : '';
@@ -677,6 +841,7 @@
     ui.peopleList.replaceChildren(...items);
     ui.peopleCount.textContent = String(state.users.length);
     ui.peopleCountShort.textContent = String(state.users.length);
+    renderRooms();
   }
 
   function showChat() {
@@ -685,7 +850,7 @@
     ui.joinError.hidden = true;
     ui.joinButton.disabled = false;
     ui.joinButton.textContent = 'Join';
-    document.title = room ? `Chat · #${room}` : 'Chat';
+    updateTitle();
     ui.messageInput.focus();
     updateComposer();
   }
@@ -735,6 +900,298 @@
     return check;
   }
 
+  const currentRoom = () => state.roomId ?? room ?? DEFAULT_ROOM;
+
+  // ---- Unread count, announcements ----
+
+  const pageHidden = () => document.visibilityState === 'hidden';
+
+  function updateTitle() {
+    if (ui.chatScreen.hidden) {
+      document.title = 'Chat';
+      return;
+    }
+    const mentions = state.unreadMentions > 0 ? `, @${state.unreadMentions}` : '';
+    const count = state.unread > 0 ? `(${state.unread}${mentions}) ` : '';
+    document.title = `${count}#${currentRoom()} — Chat`;
+  }
+
+  function resetUnread() {
+    state.unread = 0;
+    state.unreadMentions = 0;
+    state.unreadMarked = false;
+    updateTitle();
+  }
+
+  /** A live message from someone else: announced, and counted while the page is hidden. */
+  function onLiveMessage(event, item) {
+    const mentionsMe = item.classList.contains('mentions-me');
+    const text = typeof event.message === 'string' ? event.message : '';
+    announce(mentionsMe ? `${event.user_name} mentioned you: ${text}` : `${event.user_name}: ${text}`);
+    if (!pageHidden()) return;
+    if (!state.unreadMarked) {
+      // Where the unread part begins: one "New" divider per spell away, the last spell's goes.
+      for (const old of ui.messages.querySelectorAll('.divider.unread')) old.remove();
+      const divider = document.createElement('li');
+      divider.className = 'divider unread';
+      divider.textContent = 'New';
+      item.before(divider);
+      state.unreadMarked = true;
+    }
+    state.unread++;
+    if (mentionsMe) state.unreadMentions++;
+    updateTitle();
+  }
+
+  /** The polite live region: one short paragraph per new message, the last few kept. */
+  function announce(text) {
+    const line = document.createElement('p');
+    line.textContent = text;
+    ui.announcer.append(line);
+    while (ui.announcer.childElementCount > ANNOUNCE_KEEP) ui.announcer.firstElementChild.remove();
+  }
+
+  // ---- Typing ----
+
+  function startTyping(name) {
+    clearTimeout(state.typers.get(name));
+    state.typers.set(name, setTimeout(() => stopTyping(name), TYPING_SHOW_MS));
+    renderTyping();
+  }
+
+  function stopTyping(name) {
+    for (const [typer, timer] of state.typers) {
+      if (!sameName(typer, name)) continue;
+      clearTimeout(timer);
+      state.typers.delete(typer);
+      renderTyping();
+    }
+  }
+
+  function clearTyping() {
+    for (const timer of state.typers.values()) clearTimeout(timer);
+    state.typers.clear();
+    renderTyping();
+  }
+
+  function renderTyping() {
+    const names = Array.from(state.typers.keys());
+    let text = '';
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = 'several people are typing…';
+    ui.typing.textContent = text;
+  }
+
+  /** Says the person is typing, at most once every few seconds, and only over a joined socket. */
+  function sendTyping() {
+    if (!state.joined || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    if (now - state.typingSentAt < TYPING_SEND_EVERY_MS) return;
+    state.typingSentAt = now;
+    state.socket.send(JSON.stringify({ type: 'typing' }));
+  }
+
+  // ---- Rooms ----
+
+  /** Presence changed here; other rooms' counts are asked for again shortly (one request for a burst of changes). */
+  function refreshRoomsSoon() {
+    clearTimeout(state.roomsTimer);
+    state.roomsTimer = setTimeout(refreshRooms, 300);
+  }
+
+  async function refreshRooms() {
+    clearTimeout(state.roomsTimer);
+    if (ui.chatScreen.hidden) return;
+    state.roomsTimer = setTimeout(refreshRooms, ROOMS_REFRESH_MS);
+    // Not while hidden, nor while the server is out of reach (its refusals would only fill the console).
+    if (pageHidden() || !state.joined) return;
+    try {
+      const response = await fetch('/stats', { headers: { Accept: 'application/json' } });
+      if (!response.ok) return;
+      const stats = await response.json();
+      state.rooms = Array.isArray(stats.rooms)
+        ? stats.rooms.filter((r) => r && parseRoom(r.room_id) && Number.isInteger(r.user_count))
+        : [];
+      renderRooms();
+    } catch {
+      // Kept as it was; the next refresh tries again.
+    }
+  }
+
+  function renderRooms() {
+    const current = currentRoom();
+    const rooms = state.rooms.filter((r) => r.room_id !== current && (r.user_count > 0 || r.room_id === DEFAULT_ROOM));
+    // The page's own room always shows, with the count it knows best.
+    if (!ui.chatScreen.hidden) rooms.push({ room_id: current, user_count: state.users.length });
+    rooms.sort((a, b) => a.room_id.localeCompare(b.room_id));
+    const items = rooms.map((r) => {
+      const item = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = `?room=${encodeURIComponent(r.room_id)}`;
+      link.dataset.room = r.room_id;
+      const name = document.createElement('span');
+      name.className = 'room-name';
+      name.textContent = `#${r.room_id}`;
+      const count = document.createElement('span');
+      count.className = 'room-count';
+      count.textContent = String(r.user_count);
+      count.setAttribute('aria-label', `${r.user_count} online`);
+      link.append(name, count);
+      if (r.room_id === current) link.setAttribute('aria-current', 'page');
+      item.append(link);
+      return item;
+    });
+    ui.roomsList.replaceChildren(...items);
+  }
+
+  /**
+   * Moves to another room under the same name: the socket closes as a leave, the message being typed stays with the
+   * room it was typed in, and the address names the new room.
+   */
+  function switchRoom(target, push = true) {
+    if (target === currentRoom() && state.socket) return;
+    saveDraft();
+    // Typed while offline and never sent: it goes back into that room's draft, not to the next room.
+    if (state.outbox.length > 0) {
+      const from = currentRoom();
+      state.drafts.set(from, [...state.outbox, state.drafts.get(from) ?? ''].filter(Boolean).join('\n'));
+    }
+    const socket = state.socket;
+    state.socket = null;
+    clearTimers();
+    if (socket) socket.close(1000, 'Switching rooms');
+    state.outbox = [];
+    state.inflight = [];
+    state.joined = false;
+    state.everJoined = false;
+    state.takenOver = false;
+    state.attempt = 0;
+    state.takenRefusals = 0;
+    state.welcome = null;
+    state.epoch = '';
+    state.roomId = target;
+    room = target;
+    if (push) history.pushState(null, '', `?room=${encodeURIComponent(target)}`);
+    state.token = recallToken(state.name);
+    ui.messages.replaceChildren();
+    forgetIds();
+    resetUnread();
+    clearTyping();
+    closeMentions();
+    setUsers([]);
+    ui.chatRoom.textContent = `#${target}`;
+    ui.joinRoom.textContent = `#${target}`;
+    ui.messageInput.value = state.drafts.get(target) ?? '';
+    updateComposer();
+    ui.roomError.hidden = true;
+    renderRooms();
+    connect();
+  }
+
+  function saveDraft() {
+    const text = ui.messageInput.value;
+    if (text) state.drafts.set(currentRoom(), text);
+    else state.drafts.delete(currentRoom());
+  }
+
+  // ---- Mention completion ----
+
+  /** The `@prefix` just before the caret, if the person is typing a mention. */
+  function mentionAtCaret() {
+    const input = ui.messageInput;
+    if (input.selectionStart !== input.selectionEnd) return null;
+    const before = input.value.slice(0, input.selectionStart);
+    const match = /(^|[^\p{L}\p{N}_])@([^\s@]{0,20})$/u.exec(before);
+    if (!match) return null;
+    return { start: before.length - match[2].length - 1, prefix: match[2] };
+  }
+
+  function updateMentions() {
+    const at = mentionAtCaret();
+    const options = at
+      ? state.users.filter((u) => !sameName(u, state.myName) && u.toUpperCase().startsWith(at.prefix.toUpperCase()))
+      : [];
+    // A name typed out in full with nobody else to choose is already complete: Enter sends.
+    if (options.length === 0 || (options.length === 1 && sameName(options[0], at.prefix))) {
+      closeMentions();
+      return;
+    }
+    const previous = state.mention?.options[state.mention.active];
+    const active = Math.max(0, options.findIndex((o) => o === previous));
+    state.mention = { start: at.start, options, active };
+    renderMentions();
+  }
+
+  function renderMentions() {
+    const { options, active } = state.mention;
+    const items = options.map((name, i) => {
+      const item = document.createElement('li');
+      item.id = `mention-${i}`;
+      item.setAttribute('role', 'option');
+      item.setAttribute('aria-selected', String(i === active));
+      item.textContent = `@${name}`;
+      // Pressing the mouse would take focus from the message box; the click completes instead.
+      item.addEventListener('mousedown', (e) => e.preventDefault());
+      item.addEventListener('click', () => completeMention(i));
+      return item;
+    });
+    ui.mentionList.replaceChildren(...items);
+    ui.mentionList.hidden = false;
+    ui.messageInput.setAttribute('aria-expanded', 'true');
+    ui.messageInput.setAttribute('aria-activedescendant', `mention-${active}`);
+  }
+
+  function closeMentions() {
+    state.mention = null;
+    ui.mentionList.hidden = true;
+    ui.mentionList.replaceChildren();
+    ui.messageInput.setAttribute('aria-expanded', 'false');
+    ui.messageInput.removeAttribute('aria-activedescendant');
+  }
+
+  function completeMention(index) {
+    const mention = state.mention;
+    if (!mention) return;
+    const name = mention.options[index];
+    const input = ui.messageInput;
+    const after = input.value.slice(input.selectionStart);
+    const head = `${input.value.slice(0, mention.start)}@${name} `;
+    input.value = head + after.replace(/^ /, '');
+    input.setSelectionRange(head.length, head.length);
+    closeMentions();
+    saveDraft();
+    updateComposer();
+    input.focus();
+  }
+
+  /** Arrows move through the names, Tab or Enter completes, Escape closes; true when the key was the list's. */
+  function onMentionKey(event) {
+    const mention = state.mention;
+    if (!mention || event.isComposing) return false;
+    const count = mention.options.length;
+    switch (event.key) {
+      case 'ArrowDown':
+        mention.active = (mention.active + 1) % count;
+        break;
+      case 'ArrowUp':
+        mention.active = (mention.active - 1 + count) % count;
+        break;
+      case 'Tab':
+      case 'Enter':
+        if (event.shiftKey) return false;
+        completeMention(mention.active);
+        return true;
+      case 'Escape':
+        closeMentions();
+        return true;
+      default:
+        return false;
+    }
+    renderMentions();
+    return true;
+  }
+
   function rememberName(name) {
     try {
       localStorage.setItem('chat.name', name);
@@ -772,9 +1229,16 @@
   ui.messageInput.addEventListener('input', () => {
     ui.composerHint.textContent = COMPOSER_HINT;
     updateComposer();
+    saveDraft();
+    updateMentions();
+    if (ui.messageInput.value.trim() !== '') sendTyping();
   });
 
   ui.messageInput.addEventListener('keydown', (event) => {
+    if (onMentionKey(event)) {
+      event.preventDefault();
+      return;
+    }
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       ui.composer.requestSubmit();
@@ -789,10 +1253,68 @@
       return;
     }
     send(check.value);
+    closeMentions();
     ui.composerHint.textContent = state.joined ? COMPOSER_HINT : 'Queued: it will be sent when the connection is back';
     ui.messageInput.value = '';
+    saveDraft();
     updateComposer();
     ui.messageInput.focus();
+  });
+
+  ui.messageInput.addEventListener('blur', closeMentions);
+  ui.messageInput.addEventListener('click', updateMentions);
+
+  ui.roomForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const target = parseRoom(ui.roomInput.value);
+    if (!target) {
+      ui.roomError.textContent = 'A room name is 1 to 64 letters, digits, - or _.';
+      ui.roomError.hidden = false;
+      ui.roomInput.setAttribute('aria-invalid', 'true');
+      ui.roomInput.focus();
+      return;
+    }
+    ui.roomInput.value = '';
+    ui.roomInput.removeAttribute('aria-invalid');
+    switchRoom(target);
+    ui.messageInput.focus();
+  });
+
+  ui.roomInput.addEventListener('input', () => {
+    ui.roomError.hidden = true;
+    ui.roomInput.removeAttribute('aria-invalid');
+  });
+
+  ui.roomsList.addEventListener('click', (event) => {
+    const link = event.target.closest('a[data-room]');
+    // A modified click opens the room in another tab, as links do.
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    switchRoom(link.dataset.room);
+    ui.messageInput.focus();
+  });
+
+  // Back and Forward move between the rooms visited, as the address says.
+  window.addEventListener('popstate', () => {
+    if (ui.chatScreen.hidden) {
+      room = roomFromAddress();
+      state.roomId = room;
+      ui.joinRoom.textContent = room ? `#${room}` : 'the chat';
+      return;
+    }
+    const target = roomFromAddress() ?? DEFAULT_ROOM;
+    if (target !== currentRoom()) switchRoom(target, false);
+  });
+
+  document.addEventListener('visibilitychange', () => {
+    if (pageHidden()) {
+      state.unreadMarked = false;
+      return;
+    }
+    // Back in the tab: the count clears, the "New" divider stays where the unread part began.
+    state.unread = 0;
+    state.unreadMentions = 0;
+    updateTitle();
   });
 
   ui.leaveButton.addEventListener('click', leave);
@@ -800,7 +1322,12 @@
   ui.newMessages.addEventListener('click', scrollToBottom);
   ui.messages.addEventListener('scroll', () => {
     if (isAtBottom()) ui.newMessages.hidden = true;
+    if (ui.messages.scrollTop < OLDER_WHEN_PX) loadOlder();
   });
+  // A list too short to scroll still pages back when the wheel asks for more above.
+  ui.messages.addEventListener('wheel', (event) => {
+    if (event.deltaY < 0 && ui.messages.scrollTop < OLDER_WHEN_PX) loadOlder();
+  }, { passive: true });
 
   ui.peopleToggle.addEventListener('click', () => {
     const open = ui.peopleToggle.getAttribute('aria-expanded') !== 'true';

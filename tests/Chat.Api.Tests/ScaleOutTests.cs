@@ -82,6 +82,22 @@ public sealed class ScaleOutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Typing_on_one_replica_reaches_the_opted_in_members_on_the_other()
+    {
+        var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
+        var alice = await TestChatClient.ConnectAsync(a.WebSocketAddress, "alice", "lobby", query: "features=typing");
+        await alice.NextEventAsync("user_joined");
+        var bob = await JoinAsync(b, "bob", "lobby");
+        await alice.NextEventAsync("user_joined");
+
+        await bob.SendTextAsync("{\"type\":\"typing\"}");
+
+        var typing = await alice.NextEventAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(("typing", "bob"), (typing.GetProperty("type").GetString(), typing.GetProperty("user_name").GetString()));
+        Assert.False(typing.TryGetProperty("message", out _));
+    }
+
+    [Fact]
     public async Task Two_people_racing_for_one_name_on_two_replicas_exactly_one_wins()
     {
         var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
@@ -175,6 +191,17 @@ public sealed class ScaleOutTests : IAsyncLifetime
             Assert.NotEqual(System.Net.HttpStatusCode.OK, health.StatusCode);
         }
 
+        // Not ready for new clients, but alive: an orchestrator routes around it instead of restarting it.
+        using (var ready = await http.GetAsync(new Uri(a.HttpAddress, "/ready"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        using (var alive = await http.GetAsync(new Uri(a.HttpAddress, "/alive"), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
+        }
+
         // Redis comes back empty (no persistence): the room's stream starts anew, so both replicas ask their members to
         // reconnect; resuming says what it can (recovered false, a new epoch), and the chat goes on across replicas.
         await redis.StartAsync();
@@ -195,6 +222,36 @@ public sealed class ScaleOutTests : IAsyncLifetime
         var again = await ReadMessagesAsync(aliceBack, 1, skipHistory: true);
         Assert.Equal("again0", again[0].Text);
         Assert.True(again[0].Id > seen[^1].Id, "ids go on from what the store holds: none is given twice");
+    }
+
+    [Fact]
+    public async Task A_redis_that_comes_back_with_its_data_resumes_the_chat_without_a_gap()
+    {
+        var (a, b) = (await StartReplicaAsync(), await StartReplicaAsync());
+        var alice = await TestChatClient.ConnectAsync(a.WebSocketAddress, "alice", "lobby");
+        var welcome = await alice.NextEventAsync("user_joined");
+        var (epoch, token) = (welcome.GetProperty("epoch").GetString()!, welcome.GetProperty("resume_token").GetString()!);
+        var bob = await JoinAsync(b, "bob", "lobby");
+        await SendAsync(bob, "before", 3);
+        var seen = await ReadMessagesAsync(alice, 3);
+
+        // Redis restarts with its data (a snapshot, as with persistence): nobody is asked to reconnect.
+        await redis.StopSavingAsync();
+        await redis.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken); // the replicas reconnect
+
+        // The same epoch: ids go on; alice, who dropped meanwhile, resumes on the other replica and recovers.
+        alice.Abort();
+        await SendAsync(bob, "after", 5);
+        var back = await TestChatClient.ConnectAsync(b.WebSocketAddress, "alice", "lobby",
+            query: $"since={seen[^1].Id}&epoch={Uri.EscapeDataString(epoch)}&token={Uri.EscapeDataString(token)}");
+        var resumed = await back.NextEventAsync("user_joined", TimeSpan.FromSeconds(20));
+        Assert.True(resumed.GetProperty("recovered").GetBoolean());
+        Assert.Equal(epoch, resumed.GetProperty("epoch").GetString());
+        var missed = await ReadMessagesAsync(back, 5);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"after{i}"), missed.Select(m => m.Text));
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => seen[^1].Id + i), missed.Select(m => m.Id));
+        Assert.Equal(WebSocketState.Open, bob.State);
     }
 
     private async Task<ApiProcess> StartReplicaAsync()

@@ -1,6 +1,7 @@
 using Chat.Application.Abstractions;
 using Chat.Domain.Rooms;
 using Chat.Domain.Users;
+using Chat.Infrastructure.Protocol;
 using Chat.Infrastructure.Realtime;
 using System.Text;
 
@@ -312,17 +313,51 @@ public sealed class ChatBroadcasterTests
         Assert.Equal(leavers, departed.Count);
     }
 
-    private (User User, ClientOutbox Outbox) Attach(string name, int capacity = 1024)
+    [Fact]
+    public async Task Typing_reaches_only_the_others_who_asked_for_it_and_carries_no_text()
+    {
+        var (alice, aliceOutbox) = Join("alice", features: ClientFeatures.Typing);
+        var (_, bobOutbox) = Join("bob", features: ClientFeatures.Typing);
+        var (_, original) = Join("carol");
+        foreach (var outbox in new[] { aliceOutbox, bobOutbox, original })
+        {
+            DrainAll(outbox);
+        }
+
+        await broadcaster.PublishAsync(room, new UserTyping(room.Id, alice, Now), TestContext.Current.CancellationToken);
+
+        Assert.Equal(["""{"type":"typing","user_name":"alice","timestamp":1800000000.000}"""], DrainTexts(bobOutbox));
+        Assert.Empty(DrainTexts(aliceOutbox));
+        Assert.Empty(DrainTexts(original));
+    }
+
+    [Fact]
+    public async Task Typing_is_not_held_back_for_a_member_not_yet_welcomed()
+    {
+        var (alice, aliceOutbox) = Join("alice", features: ClientFeatures.Typing);
+        var (bob, bobOutbox) = Attach("bob", features: ClientFeatures.Typing);
+        Assert.Equal(JoinOutcome.Joined, room.Join(bob, out var joined, Now));
+        DrainAll(aliceOutbox);
+
+        await broadcaster.PublishAsync(room, new UserTyping(room.Id, alice, Now), TestContext.Current.CancellationToken);
+        await broadcaster.WelcomeAsync(joined!, NoHistory, TestContext.Current.CancellationToken);
+
+        var frames = DrainTexts(bobOutbox);
+        Assert.Single(frames);
+        Assert.Contains("\"user_joined\"", frames[0], StringComparison.Ordinal);
+    }
+
+    private (User User, ClientOutbox Outbox) Attach(string name, int capacity = 1024, ClientFeatures features = ClientFeatures.None)
     {
         var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
-        var outbox = new ClientOutbox(user.Connection, capacity);
+        var outbox = new ClientOutbox(user.Connection, capacity) { Features = features };
         broadcaster.Attach(outbox);
         return (user, outbox);
     }
 
-    private (User User, ClientOutbox Outbox) Join(string name, int capacity = 1024)
+    private (User User, ClientOutbox Outbox) Join(string name, int capacity = 1024, ClientFeatures features = ClientFeatures.None)
     {
-        var (user, outbox) = Attach(name, capacity);
+        var (user, outbox) = Attach(name, capacity, features);
         Assert.Equal(JoinOutcome.Joined, room.Join(user, out var joined, Now));
         broadcaster.PublishAsync(room, joined!, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         broadcaster.WelcomeAsync(joined!, NoHistory, CancellationToken.None).AsTask().GetAwaiter().GetResult();

@@ -32,6 +32,26 @@ public sealed class ChatEventSerializerTests
     }
 
     [Fact]
+    public void A_typing_event_says_who_and_carries_no_message()
+    {
+        var alice = new User(new ConnectionId(1), UserName.Create("alice"), At);
+        Assert.Equal(
+            """{"type":"typing","user_name":"alice","timestamp":1732441369.120}""",
+            Encoding.UTF8.GetString(ChatEventSerializer.Serialize(new UserTyping(General, alice, At))));
+    }
+
+    [Theory]
+    [InlineData(null, ClientFeatures.None)]
+    [InlineData("", ClientFeatures.None)]
+    [InlineData("typing", ClientFeatures.Typing)]
+    [InlineData("reactions, Typing", ClientFeatures.Typing)]
+    [InlineData("typos", ClientFeatures.None)]
+    public void Features_a_client_asks_for_are_read_and_unknown_ones_ignored(string? list, ClientFeatures expected)
+    {
+        Assert.Equal(expected, ClientFeaturesParser.Parse(list));
+    }
+
+    [Fact]
     public void The_newcomers_own_notice_lists_the_room()
     {
         var bob = new User(new ConnectionId(2), UserName.Create("bob"), At);

@@ -70,15 +70,49 @@ public sealed class RedisServer : IAsyncLifetime
                 throw new InvalidOperationException($"redis-server exited with {process.ExitCode} (port {Port} taken?).");
             }
 
-            if (await PingAsync())
+            // Whoever answers must be this process: another test's server may already hold the port.
+            if (await ServerProcessIdAsync() is { } answering)
             {
-                return;
+                if (answering == process.Id)
+                {
+                    return;
+                }
+
+                await StopAsync();
+                throw new InvalidOperationException($"Port {Port} is another redis-server's (pid {answering}).");
             }
 
             await Task.Delay(50);
         }
 
         throw new TimeoutException($"redis-server did not answer on port {Port} within {StartTimeout}.");
+    }
+
+    /// <summary>
+    /// Stops the server as a Redis with persistence stops (<c>SHUTDOWN SAVE</c>: a snapshot, then exit): started again,
+    /// it has its data back. Every connection to it breaks meanwhile.
+    /// </summary>
+    public async Task StopSavingAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                await client.GetStream().WriteAsync("SHUTDOWN SAVE\r\n"u8.ToArray());
+                _ = await client.GetStream().ReadAsync(new byte[64]); // the connection closes as the server exits
+            }
+            catch (IOException)
+            {
+                // The server went away while answering: what SHUTDOWN does.
+            }
+
+            await process.WaitForExitAsync();
+        }
+
+        process?.Dispose();
+        process = null;
     }
 
     /// <summary>Kills the server (SIGKILL): every connection to it breaks, and what it held is gone.</summary>
@@ -103,25 +137,38 @@ public sealed class RedisServer : IAsyncLifetime
         }
     }
 
-    private async Task<bool> PingAsync()
+    /// <summary>The process id of the redis-server answering on the port (<c>INFO server</c>), or null if none answers.</summary>
+    private async Task<int?> ServerProcessIdAsync()
     {
         try
         {
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, Port);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer);
-            return read >= 5 && System.Text.Encoding.ASCII.GetString(buffer, 0, 5) == "+PONG";
+            await stream.WriteAsync("INFO server\r\n"u8.ToArray());
+            var reply = new System.Text.StringBuilder();
+            var buffer = new byte[4096];
+            while (!reply.ToString().Contains("process_id:", StringComparison.Ordinal) || !reply.ToString().Contains("\r\nrun_id", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer);
+                if (read == 0)
+                {
+                    return null;
+                }
+
+                reply.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            var match = System.Text.RegularExpressions.Regex.Match(reply.ToString(), @"process_id:(\d+)");
+            return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (SocketException)
         {
-            return false;
+            return null;
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 

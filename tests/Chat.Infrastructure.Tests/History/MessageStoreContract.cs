@@ -175,6 +175,34 @@ public abstract class MessageStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Merging_takes_interleaved_batches_from_several_servers_and_skips_what_it_holds()
+    {
+        var store = await OpenStoreAsync();
+
+        // Two servers store what their own senders sent, numbered by one shared sequencer: 1, 3, 4 here, 2, 5 there.
+        await store.MergeAsync([Message(General, 1), Message(General, 3), Message(General, 4)], Ct);
+        await store.MergeAsync([Message(General, 2), Message(Games, 1), Message(General, 5)], Ct);
+        await store.MergeAsync([Message(General, 3), Message(General, 5)], Ct);
+
+        Assert.Equal([1, 2, 3, 4, 5], Ids(await store.ReadLatestAsync(General, 10, Ct)));
+        var general = (await store.FindRoomAsync(General, Ct))!;
+        Assert.Equal((5L, 5L, 1L), (general.LastId, general.MessageCount, general.FirstId));
+        Assert.Equal(1, (await store.FindRoomAsync(Games, Ct))!.LastId);
+    }
+
+    [Fact]
+    public async Task A_merge_below_the_last_id_keeps_the_last_id()
+    {
+        var store = await OpenStoreAsync();
+        await store.MergeAsync([Message(General, 7)], Ct);
+
+        await store.MergeAsync([Message(General, 6)], Ct);
+
+        Assert.Equal([6, 7], Ids(await store.ReadLatestAsync(General, 10, Ct)));
+        Assert.Equal(7, (await store.FindRoomAsync(General, Ct))!.LastId);
+    }
+
+    [Fact]
     public async Task Latest_gives_the_newest_messages_oldest_first()
     {
         var store = await StoreWithTenMessagesAsync();

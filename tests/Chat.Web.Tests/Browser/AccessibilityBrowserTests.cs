@@ -183,6 +183,81 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser) : IClassFi
     }
 
     [Fact]
+    public async Task Rooms_typing_mentions_and_dividers_meet_wcag_aa_and_their_controls_work_by_keyboard_with_a_ring()
+    {
+        var friend = await OpenAsync("a11y-rooms");
+        await friend.JoinAsync("friend");
+        var other = await OpenAsync("a11y-other");
+        await other.JoinAsync("other");
+        var page = await OpenAsync("a11y-rooms");
+        var keyboard = page.Page.Keyboard;
+        var stops = new List<FocusReading>();
+        await page.JoinAsync("kim");
+        await Expect(page.RoomLink("a11y-other").Locator(".room-count")).ToHaveTextAsync("1");
+
+        // Hidden for a moment, so the "New" divider is there to measure.
+        await page.SetHiddenAsync(true);
+        await friend.SendAsync("hello @kim and @friend");
+        await Expect(page.Page).ToHaveTitleAsync("(1, @1) #a11y-rooms — Chat");
+        await page.SetHiddenAsync(false);
+        await friend.MessageInput.PressSequentiallyAsync("typing on");
+        await Expect(page.Typing).ToHaveTextAsync("friend is typing…");
+
+        var readings = new List<ContrastReading>(await PageProbes.ContrastAsync(
+            page.Page,
+            ("rooms: heading", "#rooms-title", null),
+            ("rooms: another room", "#rooms-list a:not([aria-current]) .room-name", null),
+            ("rooms: member count (muted)", "#rooms-list a:not([aria-current]) .room-count", null),
+            ("rooms: current room", "#rooms-list a[aria-current] .room-name", null),
+            ("rooms: current room's count", "#rooms-list a[aria-current] .room-count", null),
+            ("rooms: form label", "label[for=room-input]", null),
+            ("rooms: rule (muted)", "#room-rule", null),
+            ("rooms: placeholder (muted)", "#room-input", "::placeholder"),
+            ("rooms: Go button", "#room-button", null),
+            ("chat: day separator (muted)", "#messages .day time", null),
+            ("chat: New divider", "#messages .divider.unread", null),
+            ("chat: mention of the reader (white on red)", "mark.mention.me", null),
+            ("chat: mention of another", "mark.mention:not(.me)", null),
+            ("chat: typing (muted)", "#typing", null)));
+
+        // Keyboard: Tab reaches a room link, the room field and Go; a bad name is refused on screen.
+        await page.MessageInput.FocusAsync();
+        await TabToAsync(page, "#room-input", stops, key: "Shift+Tab");
+        await keyboard.TypeAsync("no spaces");
+        await keyboard.PressAsync("Enter");
+        await Expect(page.Page.Locator("#room-error")).ToBeVisibleAsync();
+        readings.AddRange(await PageProbes.ContrastAsync(page.Page, ("rooms: refusal", "#room-error", null)));
+        await TabToAsync(page, "#room-button", stops);
+        await TabToAsync(page, "#room-input", stops, key: "Shift+Tab");
+        await TabToAsync(page, "a[data-room='a11y-other']", stops, key: "Shift+Tab");
+        await keyboard.PressAsync("Enter");
+        await page.ExpectConnectedAsync();
+        await Expect(page.CurrentRoom).ToHaveTextAsync("#a11y-other");
+        await Expect(page.MessageInput).ToBeFocusedAsync();
+
+        // The completion list, by keyboard alone.
+        await keyboard.TypeAsync("@o");
+        await Expect(page.Page.Locator("#mention-list [aria-selected=true]")).ToHaveTextAsync("@other");
+        readings.AddRange(await PageProbes.ContrastAsync(page.Page, ("composer: chosen name (white on red)", "#mention-list [aria-selected=true]", null)));
+        await keyboard.PressAsync("Enter");
+        await Expect(page.MessageInput).ToHaveValueAsync("@other ");
+        await keyboard.PressAsync("Enter");
+        await Expect(other.Message("@other").Locator("mark.mention.me")).ToHaveTextAsync("@other");
+
+        Report("contrast-rooms", readings.Select(r => r.ToString()));
+        Report("keyboard-focus-rooms", stops.Select(s => s.ToString()));
+        Assert.All(readings, reading => Assert.True(reading.Passes, $"below WCAG AA: {reading}"));
+        Assert.Contains(stops, s => s.Element.StartsWith('a'));
+        Assert.All(stops, stop =>
+        {
+            Assert.True(stop.Indicated, $"no visible focus indicator: {stop}");
+            Assert.True(stop.FocusVisible, $"focused by keyboard but not :focus-visible: {stop}");
+            Assert.True(stop.RingRatio >= 3, $"focus ring under 3:1 against what surrounds it: {stop}");
+        });
+        Assert.Empty(page.Problems);
+    }
+
+    [Fact]
     public async Task With_reduced_motion_new_messages_and_the_reconnecting_pulse_do_not_move()
     {
         var moving = await OpenAsync("motion", ReducedMotion.NoPreference);
@@ -252,7 +327,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser) : IClassFi
             }
 
             stops.Add(reading);
-            if (reading.Element == id)
+            if (reading.Element == id || (!id.StartsWith('#') && await page.Page.EvaluateAsync<bool>("s => document.activeElement.matches(s)", id)))
             {
                 return;
             }

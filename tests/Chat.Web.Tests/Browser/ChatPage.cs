@@ -88,6 +88,33 @@ public sealed class ChatPage
     /// <summary>The texts of the delivered messages, top to bottom.</summary>
     public ILocator MessageTexts => Page.Locator("#messages .message:not(.pending) .text");
 
+    /// <summary>"alice is typing…" and the like; empty when nobody is.</summary>
+    public ILocator Typing => Page.Locator("#typing");
+
+    /// <summary>The polite live region that announces new messages from others.</summary>
+    public ILocator Announcer => Page.Locator("#announcer");
+
+    public ILocator RoomLinks => Page.Locator("#rooms-list a");
+
+    public ILocator RoomLink(string room) => Page.Locator($"#rooms-list a[data-room='{room}']");
+
+    public ILocator CurrentRoom => Page.Locator("#chat-room");
+
+    /// <summary>
+    /// Makes the page believe its tab went to the background or came back: document.visibilityState and
+    /// document.hidden report it and a visibilitychange event fires, as when a person switches tabs (headless Chromium
+    /// has no tab strip to switch).
+    /// </summary>
+    public Task SetHiddenAsync(bool hidden) => Page.EvaluateAsync(
+        """
+        (hidden) => {
+          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }
+        """,
+        hidden);
+
     public ILocator Notice(string text) => Page.Locator("#messages .notice").GetByText(text, new() { Exact = true });
 
     public async Task<string> ScreenshotAsync(string name)
