@@ -56,6 +56,27 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
             return ValueTask.CompletedTask;
         }
 
+        Fanout(room, chatEvent, arrivalElsewhere: null);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Queues the arrival of someone on another server (through Redis). It can reach this server after a newcomer here
+    /// took its list of who is present, which already names them: such a newcomer is not told again.
+    /// </summary>
+    internal void PublishArrivalFromElsewhere(ChatRoom room, UserJoined joined)
+    {
+        ArgumentNullException.ThrowIfNull(joined);
+        if (departures.TryGetValue(room, out var pending) && pending.HasUndelivered)
+        {
+            pending.Deliver();
+        }
+
+        Fanout(room, joined, joined.User.Name);
+    }
+
+    private void Fanout(ChatRoom room, ChatEvent chatEvent, UserName? arrivalElsewhere)
+    {
         var start = Stopwatch.GetTimestamp();
         var delivered = 0;
         var frame = ChatEventSerializer.Serialize(chatEvent);
@@ -69,12 +90,11 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
             var connection = member.Connection;
             if (connection != newcomer && IsNewsTo(chatEvent, member) && outboxes.TryGetValue(connection, out var outbox))
             {
-                delivered += outbox.TrySendRoomEvent(frame, messageId) ? 1 : 0;
+                delivered += outbox.TrySendRoomEvent(frame, messageId, arrivalElsewhere) ? 1 : 0;
             }
         }
 
         telemetry.FanoutCompleted(delivered, start);
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>To the others who asked for typing events only: a client written for the original never sees one.</summary>
@@ -111,7 +131,7 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
 
             var upTo = welcome.History.Count > 0 ? welcome.History[^1].Id : 0;
             var delivered = own.StartReceivingRoomEvents(
-                ChatEventSerializer.SerializeWelcome(joined, welcome), joined.Sequence, history, upTo);
+                ChatEventSerializer.SerializeWelcome(joined, welcome), joined.Sequence, history, upTo, joined.Present);
             telemetry.FanoutCompleted(delivered ? 1 + history.Length : 0, start);
         }
 

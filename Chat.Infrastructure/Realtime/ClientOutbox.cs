@@ -190,9 +190,10 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
     /// Queues a room event. Until the client's own join notice (its welcome) is queued, events are held back and
     /// follow it: a member who joined before an event must hear of it, and its welcome must come first.
     /// <paramref name="messageId"/> is the id of a chat message (0 for other events), so that one the welcome's history
-    /// already holds is not sent twice.
+    /// already holds is not sent twice; <paramref name="arrival"/> names who an arrival on another server is about, so
+    /// that a newcomer whose list of who is present already names them is not told again.
     /// </summary>
-    internal bool TrySendRoomEvent(byte[] frame, long messageId = 0)
+    internal bool TrySendRoomEvent(byte[] frame, long messageId = 0, UserName? arrival = null)
     {
         if (leaving)
         {
@@ -206,7 +207,8 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
                 if (!receivesRoomEvents)
                 {
                     openDepartures = null;
-                    return HoldBack(messageId > 0 ? new HeldMessage(frame, messageId) : frame);
+                    return HoldBack(messageId > 0 ? new HeldMessage(frame, messageId)
+                        : arrival is not null ? new HeldArrival(frame, arrival) : frame);
                 }
             }
         }
@@ -256,7 +258,8 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
     /// Queues the client's welcome and the history it is owed (messages up to id <paramref name="historyUpTo"/>), then
     /// whatever room events were held back for it, but for messages the history already held.
     /// </summary>
-    internal bool StartReceivingRoomEvents(byte[] welcome, long sequence, IReadOnlyList<byte[]> history, long historyUpTo)
+    internal bool StartReceivingRoomEvents(
+        byte[] welcome, long sequence, IReadOnlyList<byte[]> history, long historyUpTo, IReadOnlyList<UserName>? present = null)
     {
         ArgumentNullException.ThrowIfNull(history);
         lock (welcomeGate)
@@ -270,13 +273,25 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
 
             foreach (var item in heldBack ?? [])
             {
-                if (item is not HeldMessage message)
+                switch (item)
                 {
-                    TryQueue(item);
-                }
-                else if (message.Id > historyUpTo)
-                {
-                    TryQueue(message.Frame);
+                    case HeldMessage message:
+                        if (message.Id > historyUpTo)
+                        {
+                            TryQueue(message.Frame);
+                        }
+
+                        break;
+                    case HeldArrival arrival:
+                        if (present?.Contains(arrival.User) != true)
+                        {
+                            TryQueue(arrival.Frame);
+                        }
+
+                        break;
+                    default:
+                        TryQueue(item);
+                        break;
                 }
             }
 
@@ -395,6 +410,8 @@ public sealed class ClientOutbox : ChannelReader<byte[]>
 
     /// <summary>A chat message held back until the welcome, with its id, so one already in the history is left out.</summary>
     private sealed record HeldMessage(byte[] Frame, long Id);
+
+    private sealed record HeldArrival(byte[] Frame, UserName User);
 }
 
 /// <summary>Why the server ends a client's session on its own.</summary>

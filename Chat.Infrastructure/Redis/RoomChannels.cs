@@ -239,13 +239,18 @@ public sealed partial class RoomChannels : IDisposable
         }
 
         var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[2], CultureInfo.InvariantCulture));
-        ChatEvent chatEvent = payload[0] switch
+        switch (payload[0])
         {
-            'J' => new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence()),
-            'L' => new UserLeft(roomId, name, at, room.NextSequence()),
-            _ => new UserTyping(roomId, new User(default, name, at), at),
-        };
-        await broadcaster.PublishAsync(room, chatEvent, CancellationToken.None);
+            case 'J':
+                broadcaster.PublishArrivalFromElsewhere(room, new UserJoined(roomId, new User(default, name, at), [], at, room.NextSequence()));
+                break;
+            case 'L':
+                await broadcaster.PublishAsync(room, new UserLeft(roomId, name, at, room.NextSequence()), CancellationToken.None);
+                break;
+            default:
+                await broadcaster.PublishAsync(room, new UserTyping(roomId, new User(default, name, at), at), CancellationToken.None);
+                break;
+        }
     }
 
     /// <summary>A connection here lost its session to a newer one on another server: it goes without a word.</summary>

@@ -347,6 +347,24 @@ public sealed class ChatBroadcasterTests
         Assert.Contains("\"user_joined\"", frames[0], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_arrival_on_another_server_already_in_a_newcomers_list_is_not_told_again()
+    {
+        var (carol, outbox) = Attach("carol");
+        Assert.Equal(JoinOutcome.Joined, room.Join(carol, out var joined, Now));
+
+        // Heard of while carol waits for her welcome: dave's arrival made it into her list, erin's came after it.
+        broadcaster.PublishArrivalFromElsewhere(room, new UserJoined(room.Id, new User(default, UserName.Create("dave"), Now), [], Now, room.NextSequence()));
+        broadcaster.PublishArrivalFromElsewhere(room, new UserJoined(room.Id, new User(default, UserName.Create("erin"), Now), [], Now, room.NextSequence()));
+        await broadcaster.WelcomeAsync(
+            joined! with { Present = [UserName.Create("dave"), UserName.Create("carol")] }, NoHistory, TestContext.Current.CancellationToken);
+
+        var frames = DrainTexts(outbox);
+        Assert.Equal(2, frames.Length);
+        Assert.Contains("\"users\":[\"dave\",\"carol\"]", frames[0], StringComparison.Ordinal);
+        Assert.Equal("erin", UserNameOf(frames[1]));
+    }
+
     private (User User, ClientOutbox Outbox) Attach(string name, int capacity = 1024, ClientFeatures features = ClientFeatures.None)
     {
         var user = new User(new ConnectionId(Interlocked.Increment(ref nextId)), UserName.Create(name), Now);
