@@ -119,7 +119,9 @@ public sealed class ChatThroughAppHostTests(ChatAppHost services) : IClassFixtur
         var receiver = services.Receiver;
         string[] names = ["api", "web"];
         await receiver.WaitUntilAsync(
-            r => names.All(service => r.Metrics.Any(m => m.Service == service) && r.Logs.Any(l => l.Service == service))
+            // Each service's request-duration metric, not only its first export: the /stats request may fall in a later one.
+            r => names.All(service => r.Metrics.Any(m => m.Service == service && m.Name == "http.server.request.duration")
+                    && r.Logs.Any(l => l.Service == service))
                 && r.Spans.Any(s => s.Service == "api" && IsStatsRequest(s) && ReachesWeb(TraceUpward(r, s))),
             TelemetryTimeout,
             CancellationToken);
