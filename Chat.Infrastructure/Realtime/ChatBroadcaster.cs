@@ -44,11 +44,7 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
             return new ValueTask(log.Append(ChatEventSerializer.Serialize(left), left.Sequence));
         }
 
-        // Departures before this event reach every member before it does.
-        if (departures.TryGetValue(room, out var pending) && pending.HasUndelivered)
-        {
-            pending.Deliver();
-        }
+        DeliverPendingDepartures(room);
 
         if (chatEvent is UserTyping typing)
         {
@@ -67,12 +63,18 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
     internal void PublishArrivalFromElsewhere(ChatRoom room, UserJoined joined)
     {
         ArgumentNullException.ThrowIfNull(joined);
+        DeliverPendingDepartures(room);
+
+        Fanout(room, joined, joined.User.Name);
+    }
+
+    /// <summary>Departures before an event reach every member before it does.</summary>
+    private void DeliverPendingDepartures(ChatRoom room)
+    {
         if (departures.TryGetValue(room, out var pending) && pending.HasUndelivered)
         {
             pending.Deliver();
         }
-
-        Fanout(room, joined, joined.User.Name);
     }
 
     private void Fanout(ChatRoom room, ChatEvent chatEvent, UserName? arrivalElsewhere)
@@ -175,10 +177,7 @@ public sealed class ChatBroadcaster(ChatTelemetry telemetry) : IBroadcaster
     /// </summary>
     internal void PublishMessageFrames(ChatRoom room, IReadOnlyList<(byte[] Frame, long Id)> messages)
     {
-        if (departures.TryGetValue(room, out var pending) && pending.HasUndelivered)
-        {
-            pending.Deliver();
-        }
+        DeliverPendingDepartures(room);
 
         var start = Stopwatch.GetTimestamp();
         var delivered = 0;
