@@ -55,9 +55,7 @@ public sealed class GetMessagesHandler(IConnectionRegistry registry, IMessageSto
             ? await store.ReadBeforeAsync(id, before, query.Limit, cancellationToken)
             : await store.ReadLatestAsync(id, query.Limit, cancellationToken);
         var hasMore = messages.Count > 0 && history.FirstId > 0 && messages[0].Id > history.FirstId;
-        var epoch = ReferenceEquals(timeline, store)
-            ? history.Epoch
-            : (await timeline.OpenRoomAsync(id, clock.GetUtcNow(), cancellationToken)).Epoch;
+        var epoch = (await timeline.OpenRoomAsync(id, clock.GetUtcNow(), cancellationToken)).Epoch;
         return Result.Ok(new MessagePage(id.Value, epoch, messages, hasMore));
     }
 
