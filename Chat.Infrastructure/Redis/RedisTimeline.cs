@@ -26,10 +26,10 @@ public sealed class RedisTimeline(IConnectionMultiplexer redis, IMessageStore st
                 RedisScripts.Open, [RedisKeys.Meta(room)], [RoomEpoch.New(), seed]))!;
         }
 
+        // Redis does not count a room's messages; the last id stands in for the count (an upper bound), which is what
+        // a welcome needs: whether there is any history to read.
         var top = (long)meta[1];
-        // The count only says whether there is history to read: at least 1 once any id was given.
-        var length = top == 0 ? 0 : await database.StreamLengthAsync(RedisKeys.Stream(room));
-        return new RoomHistory(room, meta[0]!, top, Math.Max(length, top == 0 ? 0 : 1), 0, now);
+        return new RoomHistory(room, meta[0]!, top, top, 0, now);
     }
 
     public async Task<IReadOnlyList<HistoryMessage>> ReadLatestAsync(RoomId room, int limit, CancellationToken cancellationToken)
