@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Chat.Testing;
 
 namespace Chat.Api.Tests;
 
@@ -43,7 +43,7 @@ internal sealed class ApiProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(
         string historyPath, IReadOnlyDictionary<string, string> settings)
     {
-        var start = StartInfo(new Uri($"http://127.0.0.1:{FreeLoopbackPort()}"), historyPath);
+        var start = StartInfo(new Uri($"http://127.0.0.1:{LoopbackPort.Free()}"), historyPath);
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -68,7 +68,7 @@ internal sealed class ApiProcess : IAsyncDisposable
     public static async Task<ApiProcess> StartAsync(
         string historyPath, int port = 0, IReadOnlyDictionary<string, string>? settings = null)
     {
-        port = port == 0 ? FreeLoopbackPort() : port;
+        port = port == 0 ? LoopbackPort.Free() : port;
         var address = new Uri($"http://127.0.0.1:{port}");
         var start = StartInfo(address, historyPath);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -155,12 +155,5 @@ internal sealed class ApiProcess : IAsyncDisposable
                 output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

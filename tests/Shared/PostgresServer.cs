@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Chat.Testing;
@@ -52,7 +50,7 @@ public sealed class PostgresServer : IAsyncLifetime
         // A free port can be taken by someone else before the server binds it: try another.
         for (var attempt = 1; ; attempt++)
         {
-            Port = FreeLoopbackPort();
+            Port = LoopbackPort.Free();
             try
             {
                 await RunAsync(Path.Combine(binaries, "pg_ctl"), ["-D", DataFolder, "-l", Path.Combine(DataFolder, "server.log"),
@@ -122,13 +120,6 @@ public sealed class PostgresServer : IAsyncLifetime
         return newest ?? throw new InvalidOperationException(
             $"PostgreSQL is not installed: these tests need Debian's postgresql package (apt-get install postgresql); " +
             $"no {InstallRoot}/<version>/bin with initdb and pg_ctl was found.");
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private async Task RunAsync(string file, IReadOnlyList<string> arguments, bool asServerUser)

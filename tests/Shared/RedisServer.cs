@@ -34,7 +34,7 @@ public sealed class RedisServer : IAsyncLifetime
         folder = Directory.CreateTempSubdirectory("chat-redis-").FullName;
         for (var attempt = 1; ; attempt++)
         {
-            Port = FreeLoopbackPort();
+            Port = LoopbackPort.Free();
             try
             {
                 await StartAsync();
@@ -170,12 +170,5 @@ public sealed class RedisServer : IAsyncLifetime
         {
             return null;
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
+using Chat.Testing;
 
 namespace Chat.Web.Tests.Browser;
 
@@ -31,7 +30,7 @@ public sealed class ChatServers : IAsyncDisposable
     /// </summary>
     /// <param name="apiSettings">More configuration for Chat.Api, kept over a restart.</param>
     public static ChatServers Start(IReadOnlyDictionary<string, string>? apiSettings = null) =>
-        new(FreeLoopbackPort(), apiSettings ?? new Dictionary<string, string>());
+        new(LoopbackPort.Free(), apiSettings ?? new Dictionary<string, string>());
 
     public async Task StopApiAsync()
     {
@@ -50,12 +49,5 @@ public sealed class ChatServers : IAsyncDisposable
         await Web.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(historyFolder, recursive: true);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
